@@ -1,0 +1,99 @@
+"""The one list of steps and what each offers.
+
+The tests, the docs, the benchmark and the Makefile read this list; a new step
+joins all of them by adding one entry. Standard library only, so that the
+Makefile can ask it questions before any virtual environment exists:
+
+    python3 -m shared.catalog package 2     ->  step02_sqlite
+    python3 -m shared.catalog package       ->  the newest step's package
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS_DIR = ROOT / "steps"
+
+# What a step can offer. A test states the features it needs; it runs against
+# every step that offers all of them.
+FEATURES = frozenset({"tasks", "persistent", "users", "posts", "migrations", "role"})
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    package: str
+    title: str
+    features: frozenset[str]
+
+    @property
+    def path(self) -> Path:
+        return STEPS_DIR / self.package
+
+    @property
+    def module(self) -> str:
+        return f"steps.{self.package}.main"
+
+    @property
+    def app_ref(self) -> str:
+        """What uvicorn is given: `steps.step02_sqlite.main:app`."""
+        return f"{self.module}:app"
+
+    @property
+    def alembic_ini(self) -> Path:
+        return self.path / "alembic.ini"
+
+    def offers(self, *features: str) -> bool:
+        return set(features) <= self.features
+
+
+def _step(number: int, package: str, title: str, *features: str) -> Step:
+    unknown = set(features) - FEATURES
+    if unknown:
+        raise ValueError(f"step {number}: unknown features {sorted(unknown)}")
+    return Step(number, package, title, frozenset(features))
+
+
+STEPS: tuple[Step, ...] = (
+    _step(1, "step01_memory", "Tasks in memory", "tasks"),
+    _step(2, "step02_sqlite", "Tasks in SQLite", "tasks", "persistent"),
+)
+
+
+def get(number: int) -> Step:
+    for step in STEPS:
+        if step.number == number:
+            return step
+    raise LookupError(f"no step {number}; the steps are {[s.number for s in STEPS]}")
+
+
+def latest() -> Step:
+    return STEPS[-1]
+
+
+def previous(step: Step) -> Step | None:
+    index = STEPS.index(step)
+    return STEPS[index - 1] if index else None
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) in (1, 2) and argv[0] == "package":
+        step = get(int(argv[1])) if len(argv) == 2 and argv[1] else latest()
+        print(step.package)
+        return 0
+    if argv == ["numbers"]:
+        print(" ".join(str(step.number) for step in STEPS))
+        return 0
+    print("usage: python3 -m shared.catalog package [N] | numbers", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except (LookupError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

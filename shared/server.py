@@ -1,0 +1,142 @@
+"""Start a step with uvicorn in a child process, as a learner would.
+
+Used by the tests (smoke, races, crashes) and by the benchmark. The server
+listens on 127.0.0.1 only, on a free port, and is always stopped on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from shared.catalog import ROOT
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def venv_command(name: str) -> str:
+    """The console script installed next to the running Python (the .venv's)."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed next to {sys.executable}")
+    return found
+
+
+class UvicornServer:
+    """`uvicorn <app_ref> --host 127.0.0.1 --port <free port>` in the repository root.
+
+    Use as a context manager; `url` is the base URL once it answers.
+    """
+
+    def __init__(
+        self,
+        app_ref: str,
+        *,
+        env: dict[str, str] | None = None,
+        extra_args: Sequence[str] = (),
+        log_path: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.app_ref = app_ref
+        self.port = port or free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.env = {**os.environ, **(env or {})}
+        self.args = [
+            venv_command("uvicorn"),
+            app_ref,
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            *extra_args,
+        ]
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> UvicornServer:
+        log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so that stopping it also stops the
+            # worker that `--reload` starts.
+            start_new_session=True,
+        )
+        if self.log_path:
+            log.close()
+        self._wait_until_ready(timeout)
+        return self
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{' '.join(self.args)} exited with {self.process.returncode}: {self.log()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"{self.app_ref} did not answer within {timeout} s: {self.log()}")
+
+    def log(self) -> str:
+        if self.log_path and self.log_path.exists():
+            return self.log_path.read_text(errors="replace")
+        return "(no log kept)"
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown, no cleanup, like a crash."""
+        self._signal(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._signal(signal.SIGTERM)
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _signal(self, signum: int) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def __enter__(self) -> UvicornServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,113 @@
+"""One suite for every step.
+
+A contract test asks for the `client` fixture and states the features it
+needs with `@pytest.mark.requires("users")`; it then runs once per step that
+offers them (per `shared/catalog.py`) and, for persistent steps, once per
+database backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set.
+
+Each test gets its own empty database (a file in a temporary folder, or a
+new PostgreSQL database) and a freshly imported app bound to it through
+DATABASE_URL, exactly as a learner's shell would configure it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from shared import catalog
+from shared.catalog import Step
+from tests.support import apps, postgres
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--step",
+        action="append",
+        type=int,
+        default=[],
+        help="run only the tests of this step (repeatable)",
+    )
+
+
+def selected_steps(config: pytest.Config) -> list[Step]:
+    wanted = config.getoption("--step")
+    for number in wanted:
+        catalog.get(number)  # fails early on a step that does not exist
+    return [step for step in catalog.STEPS if not wanted or step.number in wanted]
+
+
+def backends_for(step: Step, marker: pytest.Mark | None) -> tuple[str, ...]:
+    if not step.offers("persistent"):
+        return ("memory",)
+    allowed = marker.args if marker else BACKENDS
+    return tuple(backend for backend in BACKENDS if backend in allowed)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "step" not in metafunc.fixturenames:
+        return
+    requires = metafunc.definition.get_closest_marker("requires")
+    features = requires.args if requires else ()
+    steps = [s for s in selected_steps(metafunc.config) if s.offers(*features)]
+
+    if "backend" not in metafunc.fixturenames:
+        metafunc.parametrize("step", steps, ids=[f"step{s.number:02d}" for s in steps])
+        return
+    only = metafunc.definition.get_closest_marker("backends")
+    pairs = [(s, backend) for s in steps for backend in backends_for(s, only)]
+    metafunc.parametrize(
+        ("step", "backend"),
+        pairs,
+        ids=[f"step{s.number:02d}-{backend}" for s, backend in pairs],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run only on these database backends (sqlite, postgresql)",
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> postgres.Server:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip(
+            "PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://user@host:5432/db to run"
+        )
+    return postgres.Server(url)
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest, step: Step, backend: str, tmp_path_factory
+) -> Iterator[str]:
+    """A URL to an empty database, dropped after the test."""
+    if backend == "postgresql":
+        server: postgres.Server = request.getfixturevalue("postgres_server")
+        with server.new_database() as url:
+            yield url
+        return
+    folder = tmp_path_factory.mktemp("db")
+    yield f"sqlite:///{folder / step.package}.db"
+
+
+@pytest.fixture
+def app(step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
+    """The step's app, freshly imported against `database_url`."""
+    return apps.load(step, database_url, monkeypatch)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for the app; entering it runs the app's lifespan."""
+    with TestClient(app) as test_client:
+        yield test_client
