@@ -53,20 +53,26 @@ class UvicornServer:
         extra_args: Sequence[str] = (),
         log_path: Path | None = None,
         port: int | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
+        """`command` replaces the uvicorn command line (it must serve on `port`)."""
         self.app_ref = app_ref
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.env = {**os.environ, **(env or {})}
-        self.args = [
-            venv_command("uvicorn"),
-            app_ref,
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            *extra_args,
-        ]
+        self.args = (
+            list(command)
+            if command
+            else [
+                venv_command("uvicorn"),
+                app_ref,
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                *extra_args,
+            ]
+        )
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -80,6 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def postgres_server() -> postgres.Server:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: TEST_DATABASE_URL is not set")
         pytest.skip(
             "PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://user@host:5432/db to run"
         )

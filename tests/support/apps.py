@@ -27,6 +27,11 @@ def load(step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Fast
     return app
 
 
+def import_module(step: Step, name: str):
+    """Import one module of the step, e.g. its `database`, as it is now configured."""
+    return importlib.import_module(f"steps.{step.package}.{name}")
+
+
 def module_of(step: Step, name: str):
     """A module of the step already imported by `load`, e.g. its `database`."""
     return sys.modules[f"steps.{step.package}.{name}"]

@@ -40,3 +40,23 @@ class Server:
                 connection.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+
+
+LOCAL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def probe(url: str = LOCAL_URL) -> bool:
+    """Whether a PostgreSQL server answers at `url` within two seconds."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        psycopg.connect(conninfo, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    # `python -m tests.support.postgres` prints the local server's URL if one
+    # answers, so that `make test` runs the PostgreSQL half where it can.
+    if probe():
+        print(LOCAL_URL)

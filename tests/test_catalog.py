@@ -1,0 +1,75 @@
+"""The catalog, the step folders and the steps' own code agree."""
+
+import ast
+import re
+
+import pytest
+
+from shared import catalog
+from shared.catalog import STEPS, STEPS_DIR, Step
+
+STEP_FOLDER = re.compile(r"step(\d\d)_[a-z0-9_]+")
+# What a step may take from shared/: plumbing that is not its lesson.
+PLUMBING = {"shared.offline_docs", "shared.body_limit"}
+
+
+def step_folders() -> list[str]:
+    return sorted(
+        p.name for p in STEPS_DIR.iterdir() if p.is_dir() and STEP_FOLDER.fullmatch(p.name)
+    )
+
+
+def test_every_step_folder_is_in_the_catalog_and_back() -> None:
+    assert step_folders() == [step.package for step in STEPS]
+
+
+def test_nothing_else_lives_in_steps() -> None:
+    others = (
+        {p.name for p in STEPS_DIR.iterdir()} - set(step_folders()) - {"__init__.py", "__pycache__"}
+    )
+    assert others == set()
+
+
+def test_steps_are_numbered_one_by_one_like_their_folders() -> None:
+    assert [step.number for step in STEPS] == list(range(1, len(STEPS) + 1))
+    for step in STEPS:
+        assert step.package.startswith(f"step{step.number:02d}_")
+
+
+def test_each_step_offers_everything_the_step_before_it_did() -> None:
+    for before, after in zip(STEPS, STEPS[1:], strict=False):
+        assert before.features <= after.features, after.package
+
+
+def test_each_step_is_a_package_with_an_app() -> None:
+    for step in STEPS:
+        assert (step.path / "__init__.py").is_file()
+        assert (step.path / "main.py").is_file()
+        assert (step.path / "database.py").is_file() == step.offers("persistent")
+
+
+def test_a_step_imports_no_other_step_and_only_plumbing_from_shared(step: Step) -> None:
+    for path in step.path.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(("tests", "docs")), f"{path}: imports {name}"
+                if name.startswith("steps"):
+                    pytest.fail(f"{path}: imports another step ({name}); use relative imports")
+                if name.split(".")[0] == "shared":
+                    assert name in PLUMBING, f"{path}: imports {name}, which is not plumbing"
+
+
+def test_the_makefile_helper_names_packages() -> None:
+    assert catalog.main(["package", "1"]) == 0
+    assert catalog.main(["bogus"]) == 2
+    with pytest.raises(LookupError):
+        catalog.get(len(STEPS) + 1)
+    assert catalog.previous(STEPS[0]) is None
+    assert catalog.previous(catalog.latest()) == (STEPS[-2] if len(STEPS) > 1 else None)
