@@ -34,6 +34,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="run only the tests of this step (repeatable)",
     )
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        help="rewrite tests/snapshots/ from what the steps serve now",
+    )
 
 
 def selected_steps(config: pytest.Config) -> list[Step]:

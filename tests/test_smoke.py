@@ -45,7 +45,6 @@ def exercise(base_url: str) -> None:
     assert b"swagger-ui" in body
 
 
-@pytest.mark.backends("sqlite")
 def test_uvicorn_command_from_the_readme_serves_the_step(
     step: Step, backend: str, database_url: str, tmp_path: Path
 ) -> None:
