@@ -66,3 +66,15 @@ def test_ci_workflow_runs_make_test_on_every_supported_python() -> None:
     assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
     runs = [step.get("run", "") for step in job["steps"]]
     assert any(run.startswith("make test") for run in runs)
+
+
+def test_compose_file_of_the_postgresql_page_matches_its_urls() -> None:
+    # Docker cannot run on the project's machines; this checks what can be
+    # checked: the service the page's URLs point at is the one the file starts.
+    page = (ROOT / "docs" / "postgresql.md").read_text()
+    compose = yaml.safe_load((ROOT / "docs" / "postgresql" / "compose.yaml").read_text())
+    service = compose["services"]["postgres"]
+    env = service["environment"]
+    url = f"postgresql+psycopg://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@127.0.0.1:5432/"
+    assert f"{url}{env['POSTGRES_DB']}" in page
+    assert service["ports"] == ["127.0.0.1:5432:5432"]
