@@ -13,6 +13,7 @@ DATABASE_URL, exactly as a learner's shell would configure it.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from shared import catalog
 from shared.catalog import Step
-from tests.support import apps, postgres
+from tests.support import apps, migrations, postgres
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -94,17 +95,61 @@ def postgres_server() -> postgres.Server:
 
 
 @pytest.fixture
-def database_url(
+def empty_database_url(
     request: pytest.FixtureRequest, step: Step, backend: str, tmp_path_factory
 ) -> Iterator[str]:
-    """A URL to an empty database, dropped after the test."""
+    """A URL to a database with nothing in it, not even tables; dropped after the test."""
     if backend == "postgresql":
         server: postgres.Server = request.getfixturevalue("postgres_server")
         with server.new_database() as url:
             yield url
         return
-    folder = tmp_path_factory.mktemp("db")
-    yield f"sqlite:///{folder / step.package}.db"
+    yield f"sqlite:///{tmp_path_factory.mktemp('db') / step.package}.db"
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[dict]:
+    """Per (step, backend): a database migrated to head once, copied for each test."""
+    templates: dict[tuple[str, str], str] = {}
+    yield templates
+    if any(backend == "postgresql" for _, backend in templates):
+        server: postgres.Server = request.getfixturevalue("postgres_server")
+        for (_, backend), name in templates.items():
+            if backend == "postgresql":
+                server.drop(name)
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest,
+    step: Step,
+    backend: str,
+    tmp_path_factory,
+    migrated_templates: dict,
+) -> Iterator[str]:
+    """A URL to an empty database the app can start on, dropped after the test.
+
+    For a step whose schema is owned by migrations, that database has been
+    brought to head by `alembic upgrade head`, as a learner's would be.
+    """
+    key = (step.package, backend)
+    if backend == "postgresql":
+        server: postgres.Server = request.getfixturevalue("postgres_server")
+        if step.offers("migrations") and key not in migrated_templates:
+            name = server.create()
+            migrations.upgrade(step, server.url_of(name))
+            migrated_templates[key] = name
+        with server.new_database(template=migrated_templates.get(key)) as url:
+            yield url
+        return
+    path = tmp_path_factory.mktemp("db") / f"{step.package}.db"
+    if step.offers("migrations"):
+        if key not in migrated_templates:
+            template = tmp_path_factory.mktemp("template") / f"{step.package}.db"
+            migrations.upgrade(step, f"sqlite:///{template}")
+            migrated_templates[key] = str(template)
+        shutil.copyfile(migrated_templates[key], path)
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The catalog, the step folders and the steps' own code agree."""
 
 import ast
+import itertools
 import re
 
 import pytest
@@ -37,7 +38,7 @@ def test_steps_are_numbered_one_by_one_like_their_folders() -> None:
 
 
 def test_each_step_offers_everything_the_step_before_it_did() -> None:
-    for before, after in zip(STEPS, STEPS[1:], strict=False):
+    for before, after in itertools.pairwise(STEPS):
         assert before.features <= after.features, after.package
 
 

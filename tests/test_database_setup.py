@@ -19,8 +19,8 @@ def test_default_database_is_a_file_named_after_the_step_in_the_repository(
     monkeypatch.chdir(tmp_path)  # not relative to the folder the app starts from
     apps.forget(step)
     database = apps.import_module(step, "database")
-    expected = ROOT / ".data" / f"{step.package}.db"
-    assert database.DATABASE_URL == f"sqlite:///{expected}"
+    expected_url = f"sqlite:///{ROOT / '.data' / step.package}.db"
+    assert expected_url == database.DATABASE_URL
 
 
 @pytest.mark.backends("sqlite")

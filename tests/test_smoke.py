@@ -5,8 +5,6 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from shared.catalog import ROOT, Step, latest
 from shared.server import UvicornServer, free_port, venv_command
 
@@ -55,7 +53,7 @@ def test_uvicorn_command_from_the_readme_serves_the_step(
         step.app_ref, env=env, extra_args=["--reload"], log_path=tmp_path / "uvicorn.log"
     ) as server:
         exercise(server.url)
-        status, body = request("GET", f"{server.url}/")
+        _, body = request("GET", f"{server.url}/")
         assert json.loads(body)["step"] == step.number
 
 
@@ -71,5 +69,5 @@ def test_make_run_serves_the_newest_step(tmp_path: Path) -> None:
         log_path=tmp_path / "make-run.log",
     ) as server:
         exercise(server.url)
-        status, body = request("GET", f"{server.url}/")
+        _, body = request("GET", f"{server.url}/")
         assert json.loads(body)["step"] == step.number

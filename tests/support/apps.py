@@ -27,6 +27,13 @@ def load(step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Fast
     return app
 
 
+def dispose_engine(step: Step) -> None:
+    """Close the pooled connections of the step's engine, if it was imported."""
+    database = sys.modules.get(f"steps.{step.package}.database")
+    if database is not None:
+        database.engine.dispose()
+
+
 def import_module(step: Step, name: str):
     """Import one module of the step, e.g. its `database`, as it is now configured."""
     return importlib.import_module(f"steps.{step.package}.{name}")

@@ -28,18 +28,32 @@ class Server:
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         return psycopg.connect(conninfo, autocommit=True)
 
-    @contextmanager
-    def new_database(self) -> Iterator[str]:
+    def url_of(self, database: str) -> str:
+        return self.url.set(database=database).render_as_string(hide_password=False)
+
+    def create(self, template: str | None = None) -> str:
+        """A new empty database (or a copy of `template`); returns its name."""
         name = f"test_{uuid.uuid4().hex[:16]}"
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
         with self._admin() as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            connection.execute(statement)
+        return name
+
+    def drop(self, name: str) -> None:
+        with self._admin() as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+    @contextmanager
+    def new_database(self, template: str | None = None) -> Iterator[str]:
+        name = self.create(template)
         try:
-            yield self.url.set(database=name).render_as_string(hide_password=False)
+            yield self.url_of(name)
         finally:
-            with self._admin() as connection:
-                connection.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+            self.drop(name)
 
 
 LOCAL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -1,0 +1,50 @@
+"""Run a step's Alembic migrations in-process, as `alembic -c <ini> ...` would."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import command
+from alembic.config import Config
+
+from shared.catalog import Step
+from tests.support import apps
+
+
+@contextmanager
+def database_url_set(url: str) -> Iterator[None]:
+    """DATABASE_URL for the duration of one command, then as it was."""
+    before = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["DATABASE_URL"]
+        else:
+            os.environ["DATABASE_URL"] = before
+
+
+def config(step: Step) -> Config:
+    return Config(str(step.alembic_ini))
+
+
+def run(step: Step, url: str, name: str, *args, **kwargs):
+    """`alembic <name> <args>` against `url`: env.py reads DATABASE_URL, as the app does."""
+    with database_url_set(url):
+        apps.forget(step)  # env.py imports the step's database module: read the URL anew
+        try:
+            return getattr(command, name)(config(step), *args, **kwargs)
+        finally:
+            apps.dispose_engine(step)
+            apps.forget(step)
+
+
+def upgrade(step: Step, url: str, revision: str = "head") -> None:
+    run(step, url, "upgrade", revision)
+
+
+def downgrade(step: Step, url: str, revision: str) -> None:
+    run(step, url, "downgrade", revision)
