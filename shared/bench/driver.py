@@ -1,0 +1,182 @@
+"""The load driver: a fixed number of HTTP/1.1 requests over a fixed number of
+keep-alive connections, each connection sending its next request as soon as
+the previous answer is in (a closed loop, like wrk or hey).
+
+It runs in the benchmark's own process, never in the server's. Requests are
+encoded before the clock starts and responses are parsed with httptools
+(uvicorn's own C parser), so that on 2 cores the driver is not the bottleneck:
+a driver built on a full HTTP client library spends more CPU per request than
+the server it measures, and every ratio it reports is then the driver's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+
+HOST = "127.0.0.1"
+REQUEST_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: bytes | None = None
+
+    def encode(self, port: int) -> bytes:
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {HOST}:{port}"]
+        if self.body is not None:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(self.body)}"]
+        head = "\r\n".join([*lines, "", ""]).encode("ascii")
+        return head + (self.body or b"")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    latencies_s: tuple[float, ...]
+    errors: dict[str, int]
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, percent: float) -> float:
+        """Nearest-rank percentile: `percent` % of the answers came at least this fast."""
+        if not self.latencies_s:
+            return math.nan
+        ordered = sorted(self.latencies_s)
+        rank = max(1, math.ceil(percent / 100 * len(ordered)))
+        return ordered[rank - 1] * 1000
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "requests_per_s": round(self.requests_per_s, 1),
+            "p50_ms": round(self.percentile_ms(50), 2),
+            "p99_ms": round(self.percentile_ms(99), 2),
+            "errors": self.error_count,
+            "error_kinds": dict(sorted(self.errors.items())),
+        }
+
+
+class _Answer:
+    """httptools callbacks: only whether the response is complete matters."""
+
+    def __init__(self) -> None:
+        self.complete = False
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+class _Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.open = True
+
+    @classmethod
+    async def connect(cls, port: int) -> _Connection:
+        return cls(*await asyncio.open_connection(HOST, port))
+
+    async def exchange(self, payload: bytes) -> int:
+        """Send one request and read its whole response; return the status code."""
+        self.writer.write(payload)
+        answer = _Answer()
+        parser = httptools.HttpResponseParser(answer)
+        while not answer.complete:
+            data = await self.reader.read(65536)
+            if not data:
+                raise ConnectionResetError("the server closed the connection")
+            parser.feed_data(data)
+        self.open = parser.should_keep_alive()
+        return parser.get_status_code()
+
+    def close(self) -> None:
+        self.open = False
+        self.writer.close()
+
+
+async def _drive(
+    port: int,
+    payloads: Sequence[bytes],
+    expected_status: int,
+    concurrency: int,
+    deadline: float,
+) -> LoadResult:
+    pending: Iterator[bytes] = iter(payloads)
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    sent = 0
+
+    async def client() -> None:
+        nonlocal sent
+        connection: _Connection | None = None
+        for payload in pending:
+            if time.monotonic() > deadline:
+                errors["not sent: time limit"] += 1
+                continue
+            sent += 1
+            try:
+                if connection is None or not connection.open:
+                    connection = await _Connection.connect(port)
+                started = time.perf_counter()
+                status = await asyncio.wait_for(connection.exchange(payload), REQUEST_TIMEOUT_S)
+                latencies.append(time.perf_counter() - started)
+                if status != expected_status:
+                    errors[f"HTTP {status}"] += 1
+            except (OSError, TimeoutError, httptools.HttpParserError) as error:
+                errors[type(error).__name__] += 1
+                if connection is not None:
+                    connection.close()
+                connection = None
+        if connection is not None:
+            connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    return LoadResult(sent, seconds, tuple(latencies), dict(errors))
+
+
+def _event_loop_runner() -> asyncio.Runner:
+    # uvloop comes with uvicorn[standard] everywhere but on Windows.
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+def run_load(
+    port: int,
+    requests: Sequence[Request],
+    *,
+    expected_status: int,
+    concurrency: int,
+    time_limit_s: float = 120.0,
+) -> LoadResult:
+    """Send every request once, `concurrency` at a time, and time each answer.
+
+    A request still unsent after `time_limit_s` counts as an error, so a run
+    always ends and a slow server cannot look error-free.
+    """
+    payloads = [request.encode(port) for request in requests]
+    deadline = time.monotonic() + time_limit_s
+    with _event_loop_runner() as runner:
+        return runner.run(_drive(port, payloads, expected_status, concurrency, deadline))
