@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
 
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import ORMExecuteState, lazyload
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -90,8 +92,40 @@ def _sqlite_variant(name: str) -> Callable[[ModuleType], None]:
     return apply
 
 
+EAGER_LOADERS = {"selectinload", "joinedload", "subqueryload"}
+
+
+def load_posts_lazily(database: ModuleType) -> None:
+    """Load `User.posts` with the ORM's default lazy loading, whatever the step chose.
+
+    Both places a step can choose eager loading are undone: a loader option
+    its modules import (replaced by `lazyload`) and the relationship's own
+    `lazy=` (overridden on every query of users).
+    """
+    package = database.__name__.rpartition(".")[0]
+    for name, module in list(sys.modules.items()):
+        if name.startswith(package + ".") and module is not None:
+            for loader in EAGER_LOADERS & set(vars(module)):
+                setattr(module, loader, _lazy_instead)
+    user = importlib.import_module(f"{package}.models").User
+
+    @event.listens_for(database.SessionLocal, "do_orm_execute")
+    def load_lazily(state: ORMExecuteState) -> None:
+        if (
+            state.is_select
+            and not state.is_relationship_load
+            and user.__mapper__ in state.all_mappers
+        ):
+            state.statement = state.statement.options(lazyload(user.posts))
+
+
+def _lazy_instead(attribute: object, *_more: object, **_options: object) -> object:
+    return lazyload(attribute)
+
+
 VARIANTS: dict[str, Callable[[ModuleType], None]] = {
-    name: _sqlite_variant(name) for name in SQLITE_SETTINGS
+    **{name: _sqlite_variant(name) for name in SQLITE_SETTINGS},
+    "lazy-posts": load_posts_lazily,
 }
 
 
