@@ -61,6 +61,13 @@ docs: $(STAMP)
 docs-build: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
+# Every persistent step under load, on loopback (about 2 minutes on 2 cores):
+# prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
+#   make bench          the benchmark behind docs/benchmark.md
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m shared.bench $(BENCH_ARGS)
+
 # Re-resolve the newest versions that satisfy pyproject.toml, for every
 # platform and Python >= 3.11, into requirements.lock.
 lock: $(STAMP)
