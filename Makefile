@@ -13,7 +13,7 @@ PACKAGE = $(shell $(PYTHON) -m shared.catalog package $(STEP))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run migrate test lint fmt docs docs-build clean lock
+.PHONY: help setup run migrate test lint fmt docs docs-build docs-offline clean lock
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -55,11 +55,22 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The docs pages include fragments generated from the steps (their code,
+# diffs and real responses): each docs target writes them first, into build/docs/.
+#   make docs           serve the docs site with live reload on http://127.0.0.1:8000
+#   make docs-build     build the docs site into site/ (strict: broken links fail)
+#   make docs-offline   build site/ to be opened from disk, without internet
 docs: $(STAMP)
+	$(BIN)/python -m shared.docsgen
 	$(BIN)/mkdocs serve --strict
 
 docs-build: $(STAMP)
+	$(BIN)/python -m shared.docsgen
 	$(BIN)/mkdocs build --strict
+
+docs-offline: $(STAMP)
+	$(BIN)/python -m shared.docsgen
+	DOCS_OFFLINE=true $(BIN)/mkdocs build --strict
 
 # Every persistent step under load, on loopback (about 2 minutes on 2 cores):
 # prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
