@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from shared.catalog import STEPS
 from shared.docsgen.markdown import table
 from shared.examples import new_features
@@ -22,5 +24,5 @@ def steps_table() -> str:
 
 def steps_diagram() -> str:
     nodes = [f'    step{step.number}["{step.number}. {step.title}"]' for step in STEPS]
-    edges = [f"    step{a.number} --> step{b.number}" for a, b in zip(STEPS, STEPS[1:])]
+    edges = [f"    step{a.number} --> step{b.number}" for a, b in pairwise(STEPS)]
     return "``` mermaid\nflowchart LR\n" + "\n".join(nodes + edges) + "\n```\n"
