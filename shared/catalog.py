@@ -60,6 +60,7 @@ def _step(number: int, package: str, title: str, *features: str) -> Step:
 STEPS: tuple[Step, ...] = (
     _step(1, "step01_memory", "Tasks in memory", "tasks"),
     _step(2, "step02_sqlite", "Tasks in SQLite", "tasks", "persistent"),
+    _step(3, "step03_users", "Users and a layered app", "tasks", "persistent", "users"),
 )
 
 

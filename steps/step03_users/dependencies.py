@@ -1,0 +1,31 @@
+"""What the routers share: ids in paths, pages of lists, errors of any body."""
+
+from typing import Annotated
+
+from fastapi import Path, Query, status
+from pydantic import BaseModel, Field
+
+from .schemas import Message
+
+# The largest integer SQLite and PostgreSQL (BIGINT) can store.
+MAX_ID = 2**63 - 1
+
+# An id in the path: a larger one would overflow the database's integer (a 500).
+PathId = Annotated[int, Path(gt=0, le=MAX_ID)]
+
+
+class Page(BaseModel):
+    """`?skip=&limit=` of every list: out of range is a 422, never silently clamped."""
+
+    skip: int = Field(default=0, ge=0, le=MAX_ID)
+    limit: int = Field(default=100, ge=1, le=100)
+
+
+PageQuery = Annotated[Page, Query()]
+
+# Answered before the endpoint runs: FastAPI's 400 for a body that is not
+# UTF-8, and the size limit's 413. Declared so that the OpenAPI tells clients.
+BAD_BODY = {
+    status.HTTP_400_BAD_REQUEST: {"model": Message, "description": "The body cannot be decoded"},
+    status.HTTP_413_CONTENT_TOO_LARGE: {"model": Message, "description": "The body is over 1 MiB"},
+}

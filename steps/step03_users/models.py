@@ -1,0 +1,30 @@
+"""The tables, as typed SQLAlchemy 2.x classes."""
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .database import Base
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    completed: Mapped[bool] = mapped_column(default=False)
+
+
+# --8<-- [start:user]
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The database itself refuses a second row with the same value, even when
+    # two requests race past the API's own check.
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    email: Mapped[str] = mapped_column(String(120), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(100))
+
+
+# --8<-- [end:user]

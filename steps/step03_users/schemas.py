@@ -1,0 +1,67 @@
+"""What goes over HTTP: Pydantic models, separate from the tables."""
+
+from typing import Annotated
+
+from pydantic import MISSING, AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+# No NUL characters: PostgreSQL cannot store them in text.
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+
+
+class TaskCreate(BaseModel):
+    """The body of POST /tasks and PUT /tasks/{task_id}."""
+
+    title: Annotated[Text, Field(min_length=1, max_length=200)]
+    description: Annotated[Text, Field(max_length=2000)] = ""
+    completed: bool = False
+
+
+class TaskRead(TaskCreate):
+    # Read the fields from a models.Task object's attributes.
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+
+
+# --8<-- [start:users]
+Username = Annotated[Text, Field(min_length=1, max_length=50)]
+# Stored in lower case, so that Alice@Example.com and alice@example.com are
+# one address to the unique constraint too.
+Email = Annotated[EmailStr, Field(max_length=120), AfterValidator(str.lower)]
+FullName = Annotated[Text, Field(max_length=100)]
+
+
+class UserCreate(BaseModel):
+    """The body of POST /users."""
+
+    username: Username
+    email: Email
+    full_name: FullName | None = None
+
+
+class UserUpdate(BaseModel):
+    """The body of PATCH /users/{user_id}: only the fields sent change.
+
+    username and email may be left out but never be null (422), so their
+    default is MISSING rather than None; null for full_name clears it.
+    """
+
+    username: Username | MISSING = MISSING
+    email: Email | MISSING = MISSING
+    full_name: FullName | None = None
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    email: str
+    full_name: str | None
+
+
+# --8<-- [end:users]
+
+
+class Message(BaseModel):
+    detail: str
