@@ -1,0 +1,172 @@
+"""Many clients at once, against a real uvicorn (issue 6, part 2).
+
+FastAPI runs `def` endpoints in a thread pool, so requests that arrive
+together run together: two sign-ups may check "is this username free?" at the
+same moment, and SQLite lets one writer in at a time. These tests start the
+step the way a learner does (`uvicorn steps.<package>.main:app`) and hit it
+from many threads, released together by a barrier. Every loop is bounded in
+count and in time; all traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import httpx2
+import pytest
+
+from shared.catalog import Step
+from shared.server import UvicornServer
+
+REQUEST_TIMEOUT = 30.0
+RACERS = 20
+WRITERS = 10
+TASKS_PER_WRITER = 20
+MIXED_CLIENTS = 8
+MIXED_SECONDS = 3.0
+MIXED_MAX_REQUESTS_PER_CLIENT = 400
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def server(step: Step, database_url: str, tmp_path: Path) -> Iterator[UvicornServer]:
+    with UvicornServer(
+        step.app_ref, env={"DATABASE_URL": database_url}, log_path=tmp_path / "uvicorn.log"
+    ) as running:
+        yield running
+
+
+def all_at_once(count: int, call: Callable[[httpx2.Client, int], T], base_url: str) -> list[T]:
+    """Run `call(client, n)` for n in 0..count-1, each in its own thread, released together."""
+    barrier = threading.Barrier(count)
+
+    def run(number: int) -> T:
+        with httpx2.Client(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
+            barrier.wait(timeout=REQUEST_TIMEOUT)
+            return call(client, number)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def listed(client: httpx2.Client, collection: str) -> list[dict]:
+    """Every item of a collection, page by page (a page holds at most 100)."""
+    items: list[dict] = []
+    for _ in range(100):  # at most 10,000 items: far more than any test creates
+        page = client.get(collection, params={"skip": len(items), "limit": 100}).json()
+        items += page
+        if len(page) < 100:
+            return items
+    raise AssertionError(f"{collection} has more than 10,000 items")
+
+
+def assert_log_is_clean(server: UvicornServer) -> None:
+    log = server.log()
+    assert "database is locked" not in log, log
+    assert "Traceback" not in log, log
+
+
+@pytest.mark.requires("users")
+def test_twenty_sign_ups_racing_for_one_username_give_one_user(server: UvicornServer) -> None:
+    def sign_up(client: httpx2.Client, number: int) -> httpx2.Response:
+        return client.post(
+            "/users", json={"username": "racer", "email": f"racer{number}@example.com"}
+        )
+
+    responses = all_at_once(RACERS, sign_up, server.url)
+
+    statuses = Counter(response.status_code for response in responses)
+    assert statuses == {201: 1, 409: RACERS - 1}, statuses
+    for response in responses:
+        if response.status_code == 409:
+            assert "username" in response.json()["detail"].lower(), response.text
+    with httpx2.Client(base_url=server.url) as client:
+        users = listed(client, "/users")
+    assert [user["username"] for user in users] == ["racer"]
+    assert_log_is_clean(server)
+
+
+@pytest.mark.requires("users")
+def test_twenty_sign_ups_racing_for_one_email_give_one_user(server: UvicornServer) -> None:
+    def sign_up(client: httpx2.Client, number: int) -> httpx2.Response:
+        # The same address in different cases: emails are unique whatever the case.
+        email = "Racer@Example.com" if number % 2 else "racer@example.COM"
+        return client.post("/users", json={"username": f"racer{number}", "email": email})
+
+    responses = all_at_once(RACERS, sign_up, server.url)
+
+    statuses = Counter(response.status_code for response in responses)
+    assert statuses == {201: 1, 409: RACERS - 1}, statuses
+    for response in responses:
+        if response.status_code == 409:
+            assert "email" in response.json()["detail"].lower(), response.text
+    with httpx2.Client(base_url=server.url) as client:
+        users = listed(client, "/users")
+    assert [user["email"] for user in users] == ["racer@example.com"]
+    assert_log_is_clean(server)
+
+
+@pytest.mark.requires("tasks")
+def test_ten_writers_creating_twenty_tasks_each_lose_none(server: UvicornServer) -> None:
+    def write(client: httpx2.Client, writer: int) -> list[httpx2.Response]:
+        return [
+            client.post("/tasks", json={"title": f"writer {writer} task {n}"})
+            for n in range(TASKS_PER_WRITER)
+        ]
+
+    responses = [r for batch in all_at_once(WRITERS, write, server.url) for r in batch]
+
+    assert Counter(r.status_code for r in responses) == {201: WRITERS * TASKS_PER_WRITER}
+    acknowledged = {r.json()["id"]: r.json()["title"] for r in responses}
+    assert len(acknowledged) == WRITERS * TASKS_PER_WRITER, "two tasks got the same id"
+    with httpx2.Client(base_url=server.url) as client:
+        tasks = listed(client, "/tasks")
+    assert {task["id"]: task["title"] for task in tasks} == acknowledged
+    assert [task["id"] for task in tasks] == sorted(acknowledged), "not ordered by id"
+    assert_log_is_clean(server)
+
+
+def mixed_traffic(client: httpx2.Client, number: int) -> Counter[int]:
+    """Random reads and writes on tasks for MIXED_SECONDS; the status codes seen."""
+    rng = random.Random(number)  # the same mix on every run
+    statuses: Counter[int] = Counter()
+    mine: list[int] = []
+    deadline = time.monotonic() + MIXED_SECONDS
+    for n in range(MIXED_MAX_REQUESTS_PER_CLIENT):
+        if time.monotonic() > deadline:
+            break
+        action = rng.choice(["create", "create", "list", "list", "read", "replace", "delete"])
+        if action == "create" or not mine:
+            response = client.post("/tasks", json={"title": f"client {number} task {n}"})
+            if response.status_code == 201:
+                mine.append(response.json()["id"])
+        elif action == "list":
+            response = client.get("/tasks", params={"skip": rng.randrange(50), "limit": 20})
+        elif action == "read":
+            response = client.get(f"/tasks/{rng.choice(mine)}")
+        elif action == "replace":
+            body = {"title": f"client {number} edit {n}", "completed": True}
+            response = client.put(f"/tasks/{rng.choice(mine)}", json=body)
+        else:
+            response = client.delete(f"/tasks/{mine.pop(rng.randrange(len(mine)))}")
+        statuses[response.status_code] += 1
+    return statuses
+
+
+@pytest.mark.requires("tasks")
+def test_mixed_reads_and_writes_never_fail(server: UvicornServer) -> None:
+    statuses = sum(all_at_once(MIXED_CLIENTS, mixed_traffic, server.url), Counter())
+
+    # Each client only touches its own tasks: every request must succeed.
+    assert set(statuses) <= {200, 201, 204}, statuses
+    assert statuses[201] > 0
+    assert statuses[204] > 0
+    assert_log_is_clean(server)
