@@ -128,10 +128,13 @@ def markdown(results: dict[str, Any]) -> str:
             ),
         ]
     parts += [
-        "**SQLite journal** (`POST /tasks`)",
+        "**SQLite journal** (the writes)",
         _table(
-            ["step", "set-up", *LOAD_HEADER],
-            [[r["step"], r["variant"], *_load_cells(r)] for r in experiments["journal"]],
+            ["step", "endpoint", "set-up", *LOAD_HEADER],
+            [
+                [r["step"], f"`{r['endpoint']}`", r["variant"], *_load_cells(r)]
+                for r in experiments["journal"]
+            ],
         ),
         "**Commits** (inserting tasks with the step's own engine, no HTTP)",
         _table(
