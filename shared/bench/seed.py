@@ -11,7 +11,7 @@ import importlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, create_engine, insert, select
+from sqlalchemy import Connection, MetaData, Table, create_engine, insert, select
 
 from shared.catalog import Step
 
@@ -22,9 +22,10 @@ def step_tables(step: Step) -> MetaData:
     return models.Base.metadata
 
 
-def _rows(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep only the columns this step's table has (e.g. no `role` before step 5)."""
-    return [{key: value for key, value in row.items() if key in table.c} for row in rows]
+def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One executemany; nothing for no rows (an INSERT without values would add one)."""
+    if rows:
+        connection.execute(insert(table), rows)
 
 
 def seed(
@@ -36,17 +37,17 @@ def seed(
     try:
         with engine.begin() as connection:
             task_rows = [{"title": f"Task {n}", "description": "Seeded"} for n in range(tasks)]
-            connection.execute(insert(tables["tasks"]), task_rows)
+            _insert(connection, tables["tasks"], task_rows)
             if not step.offers("users"):
                 return []
             user_rows = [
                 {"username": f"user{n}", "email": f"user{n}@example.com", "full_name": f"User {n}"}
                 for n in range(users)
             ]
-            connection.execute(insert(tables["users"]), _rows(tables["users"], user_rows))
+            _insert(connection, tables["users"], user_rows)
             user_ids = list(connection.scalars(select(tables["users"].c.id)))
-            if step.offers("posts") and posts_per_user:
-                connection.execute(insert(tables["posts"]), _post_rows(user_ids, posts_per_user))
+            if step.offers("posts"):
+                _insert(connection, tables["posts"], _post_rows(user_ids, posts_per_user))
             return user_ids
     finally:
         engine.dispose()
