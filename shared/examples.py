@@ -170,7 +170,7 @@ POSTS = (
         "POST",
         "/users",
         201,
-        user(1, "ada", "ada@example.com", "Ada Lovelace", posts=[]),
+        user(1, "ada", "ada@example.com", "Ada Lovelace"),
         body=ADA,
     ),
     Example(
@@ -226,7 +226,7 @@ ROLES = (
         "POST",
         "/users",
         201,
-        user(1, "ada", "ada@example.com", "Ada Lovelace", role="member", posts=[]),
+        user(1, "ada", "ada@example.com", "Ada Lovelace", role="member"),
         body=ADA,
     ),
     Example(
@@ -234,7 +234,7 @@ ROLES = (
         "PATCH",
         "/users/1",
         200,
-        user(1, "ada", "ada@example.com", "Ada Lovelace", role="admin", posts=[]),
+        user(1, "ada", "ada@example.com", "Ada Lovelace", role="admin"),
         body={"role": "admin"},
     ),
     Example(
