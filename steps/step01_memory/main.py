@@ -5,11 +5,14 @@ Run it from the repository root:
     uvicorn steps.step01_memory.main:app --reload
 """
 
+import json
 from itertools import count
 from threading import Lock
 from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Query, status
+from fastapi import FastAPI, HTTPException, Query, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from shared.body_limit import BodySizeLimit
@@ -55,6 +58,19 @@ app = FastAPI(
 )
 serve_docs_offline(app)  # Swagger UI and ReDoc without a CDN (plumbing, see shared/)
 app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see shared/)
+
+
+@app.exception_handler(RequestValidationError)
+def validation_error(request: Request, error: RequestValidationError) -> Response:
+    """FastAPI's standard 422, with non-ASCII characters sent \\u-escaped.
+
+    A 422 echoes the invalid input, and JSON lets a client send half of a
+    UTF-16 pair ("\\ud800"), which UTF-8 cannot encode: FastAPI's own handler
+    would fail on it with a 500.
+    """
+    content = json.dumps({"detail": jsonable_encoder(error.errors())}, separators=(",", ":"))
+    return Response(content, status_code=422, media_type="application/json")
+
 
 NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": Message, "description": "Task not found"}}
 # Answered before the endpoint runs: FastAPI's 400 for a body that is not
