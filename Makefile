@@ -86,6 +86,6 @@ lock: $(STAMP)
 		--generate-hashes --upgrade --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) site .pytest_cache .ruff_cache .coverage .coverage.* htmlcov
+	rm -rf $(VENV) site .pytest_cache .ruff_cache .coverage .coverage.* htmlcov build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find .data -type f ! -name .gitkeep -delete
