@@ -61,6 +61,7 @@ STEPS: tuple[Step, ...] = (
     _step(1, "step01_memory", "Tasks in memory", "tasks"),
     _step(2, "step02_sqlite", "Tasks in SQLite", "tasks", "persistent"),
     _step(3, "step03_users", "Users and a layered app", "tasks", "persistent", "users"),
+    _step(4, "step04_posts", "Users who own posts", "tasks", "persistent", "users", "posts"),
 )
 
 

@@ -6,16 +6,18 @@ through the database. These tests look inside the step (its `database` and
 `models` modules); the contract tests never do.
 """
 
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.orm import Session
 
 from shared.catalog import Step
-from tests.support.apps import module_of
+from tests.support.apps import load, module_of
 
 BOB = {"username": "bob", "email": "bob@example.com"}
 
@@ -81,3 +83,138 @@ class TestRaceForAUniqueValue:
             assert client.post("/users", json=BOB).status_code == 409
         carol = create_user(client, "carol")
         assert client.get(f"/users/{carol['id']}").status_code == 200
+
+
+# --- posts: foreign keys, cascade, query counts, dates ------------------------
+
+
+def sqlite_file(database_url: str) -> str:
+    path = make_url(database_url).database
+    assert path
+    return path
+
+
+def create_post(client: TestClient, author_id: int, title: str = "Hello") -> dict:
+    response = client.post(f"/users/{author_id}/posts", json={"title": title, "content": "Text"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@contextmanager
+def counting_statements(step: Step) -> Iterator[list[str]]:
+    """Every SQL statement the step's engine sends while the block runs."""
+    engine = module_of(step, "database").engine
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def statements_for(client: TestClient, step: Step, path: str) -> list[str]:
+    with counting_statements(step) as statements:
+        response = client.get(path)
+    assert response.status_code == 200, response.text
+    return statements
+
+
+@pytest.mark.requires("posts")
+@pytest.mark.backends("sqlite")
+class TestForeignKeysInTheSQLiteFile:
+    def test_the_apps_connections_enforce_foreign_keys(
+        self, client: TestClient, step: Step
+    ) -> None:
+        engine = module_of(step, "database").engine
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+    def test_posts_reference_users_with_on_delete_cascade(
+        self, client: TestClient, database_url: str
+    ) -> None:
+        with closing(sqlite3.connect(sqlite_file(database_url))) as db:
+            keys = db.execute("PRAGMA foreign_key_list(posts)").fetchall()
+        # (id, seq, table, from, to, on_update, on_delete, match)
+        assert [(key[2], key[3], key[4], key[6]) for key in keys] == [
+            ("users", "user_id", "id", "CASCADE")
+        ]
+
+    def test_deleting_a_user_leaves_no_orphan_posts_in_the_file(
+        self, client: TestClient, database_url: str
+    ) -> None:
+        alice, bob = create_user(client, "alice"), create_user(client, "bob")
+        for n in range(3):
+            create_post(client, alice["id"], f"alice {n}")
+        bobs = create_post(client, bob["id"], "bob")
+        assert client.delete(f"/users/{alice['id']}").status_code == 204
+
+        with closing(sqlite3.connect(sqlite_file(database_url))) as db:
+            rows = db.execute("SELECT id, user_id FROM posts ORDER BY id").fetchall()
+            orphans = db.execute(
+                "SELECT count(*) FROM posts WHERE user_id NOT IN (SELECT id FROM users)"
+            ).fetchone()[0]
+            violations = db.execute("PRAGMA foreign_key_check").fetchall()
+        assert rows == [(bobs["id"], bob["id"])]
+        assert orphans == 0
+        assert violations == []
+
+
+@pytest.mark.requires("posts")
+class TestNoNPlusOne:
+    """A request runs as many statements for 50 posts as for 1."""
+
+    def test_deleting_a_user_leaves_its_posts_to_the_database(
+        self, client: TestClient, step: Step
+    ) -> None:
+        """The ORM neither loads nor deletes the posts: ON DELETE CASCADE does."""
+        alice = create_user(client, "alice")
+        for n in range(50):
+            create_post(client, alice["id"], f"post {n}")
+        with counting_statements(step) as statements:
+            assert client.delete(f"/users/{alice['id']}").status_code == 204
+        assert statements
+        assert [statement for statement in statements if "posts" in statement.lower()] == []
+        assert client.get("/posts").json() == []
+
+    def test_a_user_with_its_posts(self, client: TestClient, step: Step) -> None:
+        few, many = create_user(client, "few"), create_user(client, "many")
+        create_post(client, few["id"])
+        for n in range(50):
+            create_post(client, many["id"], f"post {n}")
+        for_one = statements_for(client, step, f"/users/{few['id']}")
+        for_fifty = statements_for(client, step, f"/users/{many['id']}")
+        assert len(client.get(f"/users/{many['id']}").json()["posts"]) == 50
+        assert len(for_one) == len(for_fifty)
+
+    def test_all_posts(self, client: TestClient, step: Step) -> None:
+        authors = [create_user(client, name) for name in ("ann", "ben", "cid")]
+        create_post(client, authors[0]["id"])
+        for_one = statements_for(client, step, "/posts")
+        for n in range(49):
+            create_post(client, authors[n % 3]["id"], f"post {n}")
+        for_fifty = statements_for(client, step, "/posts")
+        assert len(client.get("/posts").json()) == 50
+        assert len(for_one) == len(for_fifty)
+
+
+@pytest.mark.requires("posts")
+@pytest.mark.backends("postgresql")
+def test_date_posted_is_utc_whatever_the_sessions_time_zone(
+    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL answers in the session's time zone; the API still answers in UTC."""
+    url = make_url(database_url).update_query_dict({"options": "-c TimeZone=Asia/Kolkata"})
+    app = load(step, url.render_as_string(hide_password=False), monkeypatch)
+    with TestClient(app) as client:
+        alice = create_user(client, "alice")
+        post = create_post(client, alice["id"])
+        stored = client.get(f"/posts/{post['id']}").json()["date_posted"]
+        engine = module_of(step, "database").engine
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW TimeZone").scalar() == "Asia/Kolkata"
+    assert stored == post["date_posted"]
+    assert datetime.fromisoformat(stored).utcoffset() == timedelta(0)

@@ -1,0 +1,58 @@
+"""The database connection: engine, sessions, the declarative base."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import BigInteger, Integer, create_engine, event, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# The default database is a file named after this step in the repository's
+# .data/ folder, wherever uvicorn, alembic or pytest was started from.
+DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
+DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / Path(__file__).parent.name}.db"
+DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+
+url = make_url(DATABASE_URL)
+IS_SQLITE = url.get_backend_name() == "sqlite"
+
+engine = create_engine(
+    url,
+    # FastAPI runs `def` endpoints in a thread pool, so a pooled SQLite
+    # connection is used by several threads over its life (one at a time).
+    connect_args={"check_same_thread": False} if IS_SQLITE else {},
+)
+
+if IS_SQLITE:
+
+    @event.listens_for(engine, "connect")
+    def configure_sqlite(dbapi_connection, _connection_record) -> None:
+        cursor = dbapi_connection.cursor()
+        # Write-ahead log: readers no longer block the writer, nor it them.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # A writer waits for the write lock instead of failing at once with
+        # "database is locked" when another request is writing.
+        cursor.execute("PRAGMA busy_timeout=30000")
+        # SQLite ignores foreign keys (and their ON DELETE CASCADE) unless asked.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+SessionLocal = sessionmaker(bind=engine)
+
+
+class Base(DeclarativeBase):
+    # Ids are 64-bit on every database (BIGINT on PostgreSQL); SQLite's
+    # INTEGER is already 64-bit and must stay INTEGER to autoincrement.
+    type_annotation_map = {int: BigInteger().with_variant(Integer(), "sqlite")}
+
+
+def get_db() -> Iterator[Session]:
+    """One session per request, closed when the response has been sent."""
+    with SessionLocal() as db:
+        yield db
+
+
+SessionDep = Annotated[Session, Depends(get_db)]

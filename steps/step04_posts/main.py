@@ -1,0 +1,49 @@
+"""Step 4: users who own posts, a one-to-many relationship.
+
+Run it from the repository root:
+
+    uvicorn steps.step04_posts.main:app --reload
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from shared.body_limit import BodySizeLimit
+from shared.offline_docs import serve_docs_offline
+
+from .database import Base, engine
+from .routers import posts, tasks, users  # they import models, so create_all sees every table
+
+
+# --8<-- [start:lifespan]
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    Base.metadata.create_all(bind=engine)  # creates missing tables, never alters
+    yield
+    engine.dispose()  # close the pooled connections on shutdown
+
+
+# --8<-- [end:lifespan]
+
+app = FastAPI(
+    title="Users who own posts",
+    summary="Step 4: users who own posts, a one-to-many relationship.",
+    lifespan=lifespan,
+    docs_url=None,
+    redoc_url=None,
+)
+serve_docs_offline(app)  # Swagger UI and ReDoc without a CDN (plumbing, see shared/)
+app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see shared/)
+
+# --8<-- [start:routers]
+app.include_router(tasks.router)
+app.include_router(users.router)
+app.include_router(posts.router)
+# --8<-- [end:routers]
+
+
+@app.get("/")
+def welcome() -> dict[str, str | int]:
+    return {"step": 4, "title": app.title, "docs": "/docs"}
