@@ -9,6 +9,7 @@ sending the rest of the body.
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,9 +67,18 @@ MALFORMED_TASK_URLS = [
 ]
 
 
+def strict_json(text: str) -> object:
+    """Parse JSON as the standard defines it: no NaN, no Infinity."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def assert_refused(response: httpx2.Response) -> None:
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
-    assert response.json()["detail"], response.text
+    assert strict_json(response.text)["detail"], response.text
 
 
 def post(client: TestClient | httpx2.Client, path: str, body: bytes, content_type: str | None):

@@ -5,14 +5,15 @@ Run it from the repository root:
     uvicorn steps.step01_memory.main:app --reload
 """
 
-import json
 from itertools import count
 from threading import Lock
 from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Query, Request, Response, status
+from fastapi import FastAPI, HTTPException, Query, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shared.body_limit import BodySizeLimit
@@ -61,15 +62,18 @@ app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see sh
 
 
 @app.exception_handler(RequestValidationError)
-def validation_error(request: Request, error: RequestValidationError) -> Response:
-    """FastAPI's standard 422, with non-ASCII characters sent \\u-escaped.
-
-    A 422 echoes the invalid input, and JSON lets a client send half of a
-    UTF-16 pair ("\\ud800"), which UTF-8 cannot encode: FastAPI's own handler
-    would fail on it with a 500.
-    """
-    content = json.dumps({"detail": jsonable_encoder(error.errors())}, separators=(",", ":"))
-    return Response(content, status_code=422, media_type="application/json")
+async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    # FastAPI's 422 echoes the invalid input. Python's JSON parser accepts
+    # NaN and half a UTF-16 pair ("\ud800"), which cannot be sent back as
+    # JSON: leave such an input out of the answer instead of failing with 500.
+    try:
+        return await request_validation_exception_handler(request, error)
+    except ValueError:
+        problems = [
+            {key: value for key, value in problem.items() if key != "input"}
+            for problem in error.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
 
 
 NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": Message, "description": "Task not found"}}
