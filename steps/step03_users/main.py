@@ -8,7 +8,11 @@ Run it from the repository root:
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from shared.body_limit import BodySizeLimit
 from shared.offline_docs import serve_docs_offline
@@ -36,6 +40,22 @@ app = FastAPI(
 )
 serve_docs_offline(app)  # Swagger UI and ReDoc without a CDN (plumbing, see shared/)
 app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see shared/)
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    # FastAPI's 422 echoes the invalid input. Python's JSON parser accepts
+    # NaN and half a UTF-16 pair ("\ud800"), which cannot be sent back as
+    # JSON: leave such an input out of the answer instead of failing with 500.
+    try:
+        return await request_validation_exception_handler(request, error)
+    except ValueError:
+        problems = [
+            {key: value for key, value in problem.items() if key != "input"}
+            for problem in error.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+
 
 # --8<-- [start:routers]
 app.include_router(tasks.router)
