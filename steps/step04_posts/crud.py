@@ -54,8 +54,9 @@ def delete_task(db: Session, task: Task) -> None:
 
 # --8<-- [start:users]
 def get_user(db: Session, user_id: int, *, with_posts: bool = False) -> User | None:
-    # selectinload: one more query loads all the user's posts, however many
-    # there are, instead of one query per post when they are first read (N+1).
+    # Load the posts now, in one more query however many there are, rather
+    # than lazily while the response is built; for a list of users, lazy
+    # loading would run one query per user (the N+1 problem).
     options = [selectinload(User.posts)] if with_posts else []
     return db.get(User, user_id, options=options)
 
