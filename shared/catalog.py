@@ -62,6 +62,17 @@ STEPS: tuple[Step, ...] = (
     _step(2, "step02_sqlite", "Tasks in SQLite", "tasks", "persistent"),
     _step(3, "step03_users", "Users and a layered app", "tasks", "persistent", "users"),
     _step(4, "step04_posts", "Users who own posts", "tasks", "persistent", "users", "posts"),
+    _step(
+        5,
+        "step05_alembic",
+        "Migrations with Alembic",
+        "tasks",
+        "persistent",
+        "users",
+        "posts",
+        "migrations",
+        "role",
+    ),
 )
 
 

@@ -108,12 +108,16 @@ def empty_database_url(
 
 
 @pytest.fixture(scope="session")
-def migrated_templates(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[dict]:
-    """Per (step, backend): a database migrated to head once, copied for each test."""
+def migrated_templates() -> Iterator[tuple[dict, list]]:
+    """Per (step, backend): a database migrated to head once, copied for each test.
+
+    SQLite templates are files in a temporary folder; PostgreSQL ones are
+    databases, dropped at the end of the session.
+    """
     templates: dict[tuple[str, str], str] = {}
-    yield templates
-    if any(backend == "postgresql" for _, backend in templates):
-        server: postgres.Server = request.getfixturevalue("postgres_server")
+    servers: list[postgres.Server] = []
+    yield templates, servers
+    for server in servers:
         for (_, backend), name in templates.items():
             if backend == "postgresql":
                 server.drop(name)
@@ -125,30 +129,32 @@ def database_url(
     step: Step,
     backend: str,
     tmp_path_factory,
-    migrated_templates: dict,
+    migrated_templates: tuple[dict, list],
 ) -> Iterator[str]:
     """A URL to an empty database the app can start on, dropped after the test.
 
     For a step whose schema is owned by migrations, that database has been
     brought to head by `alembic upgrade head`, as a learner's would be.
     """
+    templates, servers = migrated_templates
     key = (step.package, backend)
     if backend == "postgresql":
         server: postgres.Server = request.getfixturevalue("postgres_server")
-        if step.offers("migrations") and key not in migrated_templates:
+        if step.offers("migrations") and key not in templates:
             name = server.create()
             migrations.upgrade(step, server.url_of(name))
-            migrated_templates[key] = name
-        with server.new_database(template=migrated_templates.get(key)) as url:
+            templates[key] = name
+            servers[:] = [server]
+        with server.new_database(template=templates.get(key)) as url:
             yield url
         return
     path = tmp_path_factory.mktemp("db") / f"{step.package}.db"
     if step.offers("migrations"):
-        if key not in migrated_templates:
+        if key not in templates:
             template = tmp_path_factory.mktemp("template") / f"{step.package}.db"
             migrations.upgrade(step, f"sqlite:///{template}")
-            migrated_templates[key] = str(template)
-        shutil.copyfile(migrated_templates[key], path)
+            templates[key] = str(template)
+        shutil.copyfile(templates[key], path)
     yield f"sqlite:///{path}"
 
 

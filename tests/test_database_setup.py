@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.catalog import ROOT, Step
-from tests.support import apps
+from tests.support import apps, migrations
 
 pytestmark = pytest.mark.requires("persistent")
 
@@ -25,11 +25,13 @@ def test_default_database_is_a_file_named_after_the_step_in_the_repository(
 
 @pytest.mark.backends("sqlite")
 def test_importing_the_app_touches_no_file_until_it_starts(
-    step: Step, backend: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = Path(database_url.removeprefix("sqlite:///"))
-    app = apps.load(step, database_url, monkeypatch)
+    path = Path(empty_database_url.removeprefix("sqlite:///"))
+    app = apps.load(step, empty_database_url, monkeypatch)
     assert not path.exists()
+    if step.offers("migrations"):
+        migrations.upgrade(step, empty_database_url)
     with TestClient(app) as client:
         assert client.post("/tasks", json={"title": "x"}).status_code == 201
     assert path.exists()

@@ -1,0 +1,75 @@
+"""Step 5: Alembic migrations own the schema; users gain a role.
+
+Run it from the repository root, after bringing the database to the newest
+migration:
+
+    alembic -c steps/step05_alembic/alembic.ini upgrade head
+    uvicorn steps.step05_alembic.main:app --reload
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from shared.body_limit import BodySizeLimit
+from shared.offline_docs import serve_docs_offline
+
+from .database import check_database_is_migrated, engine
+from .routers import posts, tasks, users
+
+
+# --8<-- [start:lifespan]
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        # No create_all: the migrations own the schema. Stop at start-up,
+        # naming the command to run, rather than answer "no such table".
+        check_database_is_migrated()
+        yield
+    finally:
+        engine.dispose()  # close the pooled connections on shutdown
+
+
+# --8<-- [end:lifespan]
+
+app = FastAPI(
+    title="Migrations with Alembic",
+    summary="Step 5: Alembic migrations own the schema; users gain a role.",
+    lifespan=lifespan,
+    docs_url=None,
+    redoc_url=None,
+)
+serve_docs_offline(app)  # Swagger UI and ReDoc without a CDN (plumbing, see shared/)
+app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see shared/)
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    # FastAPI's 422 echoes the invalid input. Python's JSON parser accepts
+    # NaN and half a UTF-16 pair ("\ud800"), which cannot be sent back as
+    # JSON: leave such an input out of the answer instead of failing with 500.
+    try:
+        return await request_validation_exception_handler(request, error)
+    except ValueError:
+        problems = [
+            {key: value for key, value in problem.items() if key != "input"}
+            for problem in error.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+
+
+# --8<-- [start:routers]
+app.include_router(tasks.router)
+app.include_router(users.router)
+app.include_router(posts.router)
+# --8<-- [end:routers]
+
+
+@app.get("/")
+def welcome() -> dict[str, str | int]:
+    return {"step": 5, "title": app.title, "docs": "/docs"}

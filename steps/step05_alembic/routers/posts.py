@@ -1,0 +1,62 @@
+"""The posts routes: HTTP in and out; the database work is in crud.
+
+A post is created and listed under its author, `/users/{user_id}/posts`, and
+read, changed and deleted on its own, `/posts/{post_id}`.
+"""
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy.orm import Session
+
+from .. import crud
+from ..database import SessionDep
+from ..dependencies import BAD_BODY, PageQuery, PathId, get_user_or_404
+from ..models import Post
+from ..schemas import Message, PostCreate, PostRead, PostUpdate
+
+router = APIRouter(tags=["posts"])
+
+NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": Message, "description": "Post not found"}}
+USER_NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": Message, "description": "User not found"}}
+
+
+def get_post_or_404(db: Session, post_id: int) -> Post:
+    post = crud.get_post(db, post_id)
+    if post is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Post not found")
+    return post
+
+
+@router.post(
+    "/users/{user_id}/posts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostRead,
+    responses={**USER_NOT_FOUND, **BAD_BODY},
+)
+def create_post(user_id: PathId, post_in: PostCreate, db: SessionDep) -> Post:
+    return crud.create_post(db, get_user_or_404(db, user_id), post_in)
+
+
+@router.get("/users/{user_id}/posts", response_model=list[PostRead], responses=USER_NOT_FOUND)
+def list_posts_of_user(user_id: PathId, db: SessionDep, page: PageQuery) -> list[Post]:
+    author = get_user_or_404(db, user_id)
+    return crud.list_posts(db, page.skip, page.limit, author=author)
+
+
+@router.get("/posts", response_model=list[PostRead])
+def list_posts(db: SessionDep, page: PageQuery) -> list[Post]:
+    return crud.list_posts(db, page.skip, page.limit)
+
+
+@router.get("/posts/{post_id}", response_model=PostRead, responses=NOT_FOUND)
+def read_post(post_id: PathId, db: SessionDep) -> Post:
+    return get_post_or_404(db, post_id)
+
+
+@router.patch("/posts/{post_id}", response_model=PostRead, responses={**NOT_FOUND, **BAD_BODY})
+def update_post(post_id: PathId, post_in: PostUpdate, db: SessionDep) -> Post:
+    return crud.update_post(db, get_post_or_404(db, post_id), post_in)
+
+
+@router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+def delete_post(post_id: PathId, db: SessionDep) -> None:
+    crud.delete_post(db, get_post_or_404(db, post_id))
