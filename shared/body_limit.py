@@ -1,9 +1,11 @@
 """Refuse request bodies over a size limit with 413, without reading them.
 
-Neither uvicorn nor Starlette caps the size of a request body, so by default a
-client can make the app buffer gigabytes. This pure ASGI middleware answers
-413 straight away when `Content-Length` is too large, and stops a streamed
-(chunked) body as soon as it grows past the limit. It is plumbing, not a
+Uvicorn does not cap the size of a request body, so by default a client can
+make the app buffer gigabytes. This pure ASGI middleware answers 413 straight
+away when `Content-Length` is too large, and stops a streamed (chunked) body
+as soon as it grows past the limit, always with a JSON `{"detail": ...}` like
+every other error of the API. (FastAPI 0.165 added `max_body_size=`, but it
+answers an oversized `Content-Length` with a text/plain body.) It is plumbing, not a
 lesson: a step adds it in one line, `app.add_middleware(BodySizeLimit)`.
 """
 

@@ -124,6 +124,12 @@ def test_head_schema_keeps_the_cascade_and_the_unique_constraints(
                 columns = connection.execute(f"PRAGMA index_info({index[1]!r})").fetchall()
                 unique_columns.add(tuple(column[2] for column in columns))
         assert {("username",), ("email",)} <= unique_columns
+        # The rebuild of 0002 kept AUTOINCREMENT, which reflection cannot see.
+        for table in TABLES:
+            (sql,) = connection.execute(
+                "SELECT sql FROM sqlite_master WHERE name = ?", (table,)
+            ).fetchone()
+            assert "AUTOINCREMENT" in sql, table
 
 
 @pytest.mark.backends("postgresql")

@@ -382,3 +382,12 @@ def test_openapi_shows_the_user_with_its_posts(client: TestClient) -> None:
     posts = spec["components"]["schemas"][name]["properties"]["posts"]
     assert posts["type"] == "array"
     assert posts["items"]["$ref"].startswith("#/components/schemas/")
+
+
+def test_a_post_id_is_never_given_twice(client: TestClient) -> None:
+    author = create_user(client)
+    newest = create_post(client, author["id"])
+    assert client.delete(f"/posts/{newest['id']}").status_code == 204
+    after = create_post(client, author["id"])
+    assert after["id"] > newest["id"]
+    assert client.get(f"/posts/{newest['id']}").status_code == 404

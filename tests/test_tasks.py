@@ -256,3 +256,12 @@ def test_openapi_declares_the_errors_of_each_route(client: TestClient) -> None:
     assert set(item["delete"]["responses"]) >= {"204", "404", "422"}
     task_schema = item["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert task_schema["$ref"].startswith("#/components/schemas/")
+
+
+def test_an_id_is_never_given_twice(client: TestClient) -> None:
+    create(client, title="first")
+    newest = create(client, title="newest")
+    assert client.delete(f"/tasks/{newest['id']}").status_code == 204
+    after = create(client, title="after")
+    assert after["id"] > newest["id"]
+    assert client.get(f"/tasks/{newest['id']}").status_code == 404

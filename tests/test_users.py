@@ -419,3 +419,11 @@ def test_openapi_does_not_call_username_or_email_nullable(client: TestClient) ->
     for field in ("username", "email"):
         schema = properties[field]
         assert "null" not in [option.get("type") for option in schema.get("anyOf", [schema])]
+
+
+def test_a_user_id_is_never_given_twice(client: TestClient) -> None:
+    newest = create(client)
+    assert client.delete(f"/users/{newest['id']}").status_code == 204
+    after = create(client)
+    assert after["id"] > newest["id"]
+    assert client.get(f"/users/{newest['id']}").status_code == 404

@@ -32,6 +32,11 @@ if IS_SQLITE:
         cursor = dbapi_connection.cursor()
         # Write-ahead log: readers no longer block the writer, nor it them.
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode, NORMAL writes the log at each commit and syncs it to
+        # disk at checkpoints: a commit survives a killed process; only a power
+        # cut may undo the last ones (never corrupting the file). Writers hold
+        # the lock far shorter than with FULL (see the benchmark page).
+        cursor.execute("PRAGMA synchronous=NORMAL")
         # A writer waits for the write lock instead of failing at once with
         # "database is locked" when another request is writing.
         cursor.execute("PRAGMA busy_timeout=30000")

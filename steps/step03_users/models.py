@@ -8,6 +8,10 @@ from .database import Base
 
 class Task(Base):
     __tablename__ = "tasks"
+    # SQLite would give the id of the newest row again once it is deleted;
+    # AUTOINCREMENT never reuses an id (as PostgreSQL never does), so an old
+    # link cannot lead to a different task.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -18,6 +22,7 @@ class Task(Base):
 # --8<-- [start:user]
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The database itself refuses a second row with the same value, even when

@@ -11,6 +11,10 @@ from .database import Base
 
 class Task(Base):
     __tablename__ = "tasks"
+    # SQLite would give the id of the newest row again once it is deleted;
+    # AUTOINCREMENT never reuses an id (as PostgreSQL never does), so an old
+    # link cannot lead to a different task.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -21,6 +25,7 @@ class Task(Base):
 # --8<-- [start:user]
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The database itself refuses a second row with the same value, even when
@@ -76,6 +81,7 @@ def utc_now() -> datetime:
 # --8<-- [start:post]
 class Post(Base):
     __tablename__ = "posts"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(100))

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=2000), nullable=False),
         sa.Column("completed", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "users",
@@ -39,6 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "posts",
@@ -54,6 +56,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_posts_user_id"), "posts", ["user_id"])
 
