@@ -230,8 +230,17 @@ def test_a_database_of_the_step_before_upgrades_after_a_stamp(
         post = {"title": "Hello", "content": "First post"}
         assert client.post(f"/users/{user['id']}/posts", json=post).status_code == 201
 
-    migrations.run(step, url, "stamp", FIRST)
-    migrations.upgrade(step, url)
+    # The commands of the step's page, with DATABASE_URL for the copied file.
+    env = {**UvicornServer(step.app_ref).env, "DATABASE_URL": url}
+    ini = f"steps/{step.package}/alembic.ini"
+    for command in (["stamp", FIRST], ["upgrade", "head"]):
+        subprocess.run(
+            [venv_command("alembic"), "-c", ini, *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
     with TestClient(apps.load(step, url, monkeypatch)) as client:
         read = client.get(f"/users/{user['id']}").json()
