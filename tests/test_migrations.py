@@ -109,6 +109,23 @@ def test_role_migration_keeps_every_row_and_makes_old_users_members(
 
 
 @pytest.mark.backends("sqlite")
+def test_a_migration_that_leaves_dangling_foreign_keys_fails_loudly(
+    step: Step, backend: str, empty_database_url: str
+) -> None:
+    # Foreign keys are off while migrating SQLite (a rebuild would cascade),
+    # so env.py checks them at the end: here an orphan post written while
+    # they were off must stop the upgrade rather than pass unnoticed.
+    migrations.upgrade(step, empty_database_url, FIRST)
+    with sqlite3.connect(empty_database_url.removeprefix("sqlite:///")) as connection:
+        connection.execute(
+            "INSERT INTO posts (title, content, user_id, date_posted) "
+            "VALUES ('orphan', 'text', 999, CURRENT_TIMESTAMP)"
+        )
+    with pytest.raises(RuntimeError, match="dangling foreign keys"):
+        migrations.upgrade(step, empty_database_url)
+
+
+@pytest.mark.backends("sqlite")
 def test_head_schema_keeps_the_cascade_and_the_unique_constraints(
     step: Step, backend: str, database_url: str
 ) -> None:

@@ -8,13 +8,10 @@ Run it from the repository root:
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from shared.body_limit import BodySizeLimit
+from shared.errors import keep_validation_errors_json
 from shared.offline_docs import serve_docs_offline
 
 from .database import Base, engine
@@ -40,21 +37,7 @@ app = FastAPI(
 )
 serve_docs_offline(app)  # Swagger UI and ReDoc without a CDN (plumbing, see shared/)
 app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see shared/)
-
-
-@app.exception_handler(RequestValidationError)
-async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    # FastAPI's 422 echoes the invalid input. Python's JSON parser accepts
-    # NaN and half a UTF-16 pair ("\ud800"), which cannot be sent back as
-    # JSON: leave such an input out of the answer instead of failing with 500.
-    try:
-        return await request_validation_exception_handler(request, error)
-    except ValueError:
-        problems = [
-            {key: value for key, value in problem.items() if key != "input"}
-            for problem in error.errors()
-        ]
-        return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+keep_validation_errors_json(app)  # a 422, not a 500, for NaN or "\ud800" (plumbing, see shared/)
 
 
 # --8<-- [start:routers]

@@ -9,8 +9,7 @@ from steps.step05_alembic import models  # noqa: F401  (registers every table on
 from steps.step05_alembic.database import IS_SQLITE, Base, engine
 
 config = context.config
-if config.config_file_name is not None:
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
 
