@@ -16,6 +16,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from shared import catalog
 from shared.catalog import Step
+from shared.server import UvicornServer
 from tests.support import apps, migrations, postgres
 
 BACKENDS = ("sqlite", "postgresql")
@@ -163,6 +165,15 @@ def database_url(
 def app(step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     """The step's app, freshly imported against `database_url`."""
     return apps.load(step, database_url, monkeypatch)
+
+
+@pytest.fixture
+def server(step: Step, database_url: str, tmp_path: Path) -> Iterator[UvicornServer]:
+    """The step under a real uvicorn (as a learner runs it), on `database_url`."""
+    with UvicornServer(
+        step.app_ref, env={"DATABASE_URL": database_url}, log_path=tmp_path / "uvicorn.log"
+    ) as running:
+        yield running
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_no_request_fails(results: dict) -> None:
 def test_every_experiment_has_both_sides(results: dict) -> None:
     experiments = results["experiments"]
     journal = {(row["endpoint"], row["variant"]) for row in experiments["journal"]}
-    for variant in ("as shipped", "journal-delete", "wal-normal"):
+    for variant in ("as shipped", "journal-delete", "wal-full"):
         assert ("POST /tasks", variant) in journal
     assert {row["rows"] for row in experiments["batch"]} == {10}
     if any(step.offers("posts") for step in catalog.STEPS):

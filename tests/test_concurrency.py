@@ -14,15 +14,13 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 import httpx2
 import pytest
 
-from shared.catalog import Step
 from shared.server import UvicornServer
 
 REQUEST_TIMEOUT = 30.0
@@ -34,14 +32,6 @@ MIXED_SECONDS = 3.0
 MIXED_MAX_REQUESTS_PER_CLIENT = 400
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def server(step: Step, database_url: str, tmp_path: Path) -> Iterator[UvicornServer]:
-    with UvicornServer(
-        step.app_ref, env={"DATABASE_URL": database_url}, log_path=tmp_path / "uvicorn.log"
-    ) as running:
-        yield running
 
 
 def all_at_once(count: int, call: Callable[[httpx2.Client, int], T], base_url: str) -> list[T]:

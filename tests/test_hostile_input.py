@@ -11,15 +11,12 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
 from shared.body_limit import DEFAULT_MAX_BYTES
-from shared.catalog import Step
 from shared.server import HOST, UvicornServer
 
 REQUEST_TIMEOUT = 30.0
@@ -187,14 +184,6 @@ def test_body_one_byte_over_the_limit_is_413(client: TestClient, streamed: bool)
 
 
 # Through a real uvicorn ---------------------------------------------------
-
-
-@pytest.fixture
-def server(step: Step, database_url: str, tmp_path: Path) -> Iterator[UvicornServer]:
-    with UvicornServer(
-        step.app_ref, env={"DATABASE_URL": database_url}, log_path=tmp_path / "uvicorn.log"
-    ) as running:
-        yield running
 
 
 def raw_post(server: UvicornServer, headers: dict[str, str], body_parts: list[bytes]) -> tuple:

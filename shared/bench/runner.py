@@ -232,10 +232,10 @@ class Benchmark:
         return rows
 
     def journal_experiment(self, step: Step) -> list[dict[str, Any]]:
-        """The writes with the step's SQLite set-up, SQLite's defaults, and WAL + NORMAL."""
+        """The writes with the step's set-up (WAL + NORMAL), SQLite's defaults, and WAL + FULL."""
         writes = [e for e in ENDPOINTS if e.name in ("POST /tasks", "POST /users")]
         rows = []
-        for variant in ("", "journal-delete", "wal-normal"):
+        for variant in ("", "journal-delete", "wal-full"):
             url = self._database(f"{step.package}-{variant or 'as-shipped'}")
             with self._step_server(step, url, variant) as server:
                 for endpoint in writes:

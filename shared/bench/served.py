@@ -33,7 +33,7 @@ from shared.bench import STATEMENTS_PATH
 # only the journal settings differ.
 SQLITE_SETTINGS = {
     "journal-delete": ("journal_mode=DELETE", "synchronous=FULL"),
-    "wal-normal": ("journal_mode=WAL", "synchronous=NORMAL"),
+    "wal-full": ("journal_mode=WAL", "synchronous=FULL"),
 }
 COMMON_SQLITE_SETTINGS = ("busy_timeout=30000", "foreign_keys=ON")
 
