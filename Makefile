@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 STEP ?=
-PACKAGE = $(shell $(PYTHON) -m shared.catalog package $(STEP))
+PACKAGE = $(or $(shell $(PYTHON) -m shared.catalog package $(STEP) 2>/dev/null),$(error no step $(STEP): the steps are listed in shared/catalog.py))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
