@@ -1,13 +1,12 @@
 """Where HTTP cannot see: how each persistent step sets up its database."""
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from shared.catalog import ROOT, Step
-from tests.support import apps, migrations
+from tests.support import apps, migrations, sqlite
 
 pytestmark = pytest.mark.requires("persistent")
 
@@ -53,7 +52,7 @@ def test_sqlite_runs_in_write_ahead_log_mode(
     step: Step, backend: str, client: TestClient, database_url: str
 ) -> None:
     assert client.post("/tasks", json={"title": "x"}).status_code == 201
-    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+    with sqlite.connect(database_url) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 

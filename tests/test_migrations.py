@@ -1,6 +1,5 @@
 """Steps whose schema is owned by Alembic: history, data, and start-up checks."""
 
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from shared import catalog
 from shared.catalog import ROOT, Step
 from shared.server import UvicornServer, venv_command
-from tests.support import apps, migrations
+from tests.support import apps, migrations, sqlite
 
 pytestmark = pytest.mark.requires("migrations")
 
@@ -116,7 +115,7 @@ def test_a_migration_that_leaves_dangling_foreign_keys_fails_loudly(
     # so env.py checks them at the end: here an orphan post written while
     # they were off must stop the upgrade rather than pass unnoticed.
     migrations.upgrade(step, empty_database_url, FIRST)
-    with sqlite3.connect(empty_database_url.removeprefix("sqlite:///")) as connection:
+    with sqlite.connect(empty_database_url) as connection:
         connection.execute(
             "INSERT INTO posts (title, content, user_id, date_posted) "
             "VALUES ('orphan', 'text', 999, CURRENT_TIMESTAMP)"
@@ -129,7 +128,7 @@ def test_a_migration_that_leaves_dangling_foreign_keys_fails_loudly(
 def test_head_schema_keeps_the_cascade_and_the_unique_constraints(
     step: Step, backend: str, database_url: str
 ) -> None:
-    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+    with sqlite.connect(database_url) as connection:
         foreign_keys = connection.execute("PRAGMA foreign_key_list(posts)").fetchall()
         # (id, seq, table, from, to, on_update, on_delete, match)
         assert [(fk[2], fk[3], fk[4], fk[6]) for fk in foreign_keys] == [
