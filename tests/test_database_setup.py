@@ -26,7 +26,7 @@ def test_default_database_is_a_file_named_after_the_step_in_the_repository(
 def test_importing_the_app_touches_no_file_until_it_starts(
     step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = Path(empty_database_url.removeprefix("sqlite:///"))
+    path = sqlite.path_of(empty_database_url)
     app = apps.load(step, empty_database_url, monkeypatch)
     assert not path.exists()
     if step.offers("migrations"):

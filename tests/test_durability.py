@@ -9,19 +9,16 @@ every acknowledged record back, unchanged. The SQLite file must also pass
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import make_url
 
 from shared.catalog import Step
 from shared.server import UvicornServer
-from tests.support import apps
+from tests.support import apps, sqlite
 
 pytestmark = pytest.mark.requires("persistent")
 
@@ -66,10 +63,6 @@ def read_records(client: Client, step: Step) -> dict[str, list[dict]]:
             assert response.status_code == 200, response.text
             records[collection] = response.json()
     return records
-
-
-def sqlite_path(database_url: str) -> Path:
-    return Path(make_url(database_url).database or "")
 
 
 @pytest.fixture
@@ -128,7 +121,7 @@ def test_sqlite_file_is_intact_after_sigkill(
     database_url: str, acknowledged_then_killed: dict
 ) -> None:
     # Opened right after the crash, before any server recovers it.
-    with closing(sqlite3.connect(sqlite_path(database_url))) as connection:
+    with sqlite.connect(database_url) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
         tasks = connection.execute("SELECT count(*) FROM tasks").fetchone()[0]

@@ -1,6 +1,5 @@
 """Steps whose schema is owned by Alembic: history, data, and start-up checks."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -8,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
 
 from shared import catalog
-from shared.catalog import ROOT, Step
-from shared.server import UvicornServer, venv_command
+from shared.catalog import Step
+from shared.server import UvicornServer
 from tests.support import apps, migrations, sqlite
 
 pytestmark = pytest.mark.requires("migrations")
@@ -197,24 +196,11 @@ def test_uvicorn_on_an_unmigrated_database_exits_with_the_command_to_run(
 def test_alembic_command_of_the_docs_works_from_any_folder(
     step: Step, backend: str, empty_database_url: str, tmp_path: Path
 ) -> None:
-    env = {**UvicornServer(step.app_ref).env, "DATABASE_URL": empty_database_url}
-    alembic = venv_command("alembic")
     # As the docs write it, from the repository root ...
-    subprocess.run(
-        [alembic, "-c", f"steps/{step.package}/alembic.ini", "upgrade", "head"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    migrations.cli(step, empty_database_url, "upgrade", "head")
     # ... and from elsewhere, with the path to the same file: same database, at head.
-    current = subprocess.run(
-        [alembic, "-c", str(step.alembic_ini), "current"],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+    current = migrations.cli(
+        step, empty_database_url, "current", cwd=tmp_path, ini=str(step.alembic_ini)
     )
     assert "(head)" in current.stdout
     assert table_names(empty_database_url) == TABLES
@@ -247,16 +233,8 @@ def test_a_database_of_the_step_before_upgrades_after_a_stamp(
         assert client.post(f"/users/{user['id']}/posts", json=post).status_code == 201
 
     # The commands of the step's page, with DATABASE_URL for the copied file.
-    env = {**UvicornServer(step.app_ref).env, "DATABASE_URL": url}
-    ini = f"steps/{step.package}/alembic.ini"
-    for command in (["stamp", FIRST], ["upgrade", "head"]):
-        subprocess.run(
-            [venv_command("alembic"), "-c", ini, *command],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    migrations.cli(step, url, "stamp", FIRST)
+    migrations.cli(step, url, "upgrade", "head")
 
     with TestClient(apps.load(step, url, monkeypatch)) as client:
         read = client.get(f"/users/{user['id']}").json()

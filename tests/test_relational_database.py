@@ -6,9 +6,8 @@ through the database. These tests look inside the step (its `database` and
 `models` modules); the contract tests never do.
 """
 
-import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from sqlalchemy import event, make_url
 from sqlalchemy.orm import Session
 
 from shared.catalog import Step
+from tests.support import sqlite
 from tests.support.apps import load, module_of
 
 BOB = {"username": "bob", "email": "bob@example.com"}
@@ -88,12 +88,6 @@ class TestRaceForAUniqueValue:
 # --- posts: foreign keys, cascade, query counts, dates ------------------------
 
 
-def sqlite_file(database_url: str) -> str:
-    path = make_url(database_url).database
-    assert path
-    return path
-
-
 def create_post(client: TestClient, author_id: int, title: str = "Hello") -> dict:
     response = client.post(f"/users/{author_id}/posts", json={"title": title, "content": "Text"})
     assert response.status_code == 201, response.text
@@ -136,7 +130,7 @@ class TestForeignKeysInTheSQLiteFile:
     def test_posts_reference_users_with_on_delete_cascade(
         self, client: TestClient, database_url: str
     ) -> None:
-        with closing(sqlite3.connect(sqlite_file(database_url))) as db:
+        with sqlite.connect(database_url) as db:
             keys = db.execute("PRAGMA foreign_key_list(posts)").fetchall()
         # (id, seq, table, from, to, on_update, on_delete, match)
         assert [(key[2], key[3], key[4], key[6]) for key in keys] == [
@@ -152,7 +146,7 @@ class TestForeignKeysInTheSQLiteFile:
         bobs = create_post(client, bob["id"], "bob")
         assert client.delete(f"/users/{alice['id']}").status_code == 204
 
-        with closing(sqlite3.connect(sqlite_file(database_url))) as db:
+        with sqlite.connect(database_url) as db:
             rows = db.execute("SELECT id, user_id FROM posts ORDER BY id").fetchall()
             orphans = db.execute(
                 "SELECT count(*) FROM posts WHERE user_id NOT IN (SELECT id FROM users)"

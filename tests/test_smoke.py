@@ -1,12 +1,12 @@
 """Each step, started exactly as the README and the docs say, answers over HTTP."""
 
 import json
-import subprocess
 import urllib.request
 from pathlib import Path
 
-from shared.catalog import ROOT, Step, latest
-from shared.server import UvicornServer, free_port, venv_command
+from shared.catalog import Step, latest
+from shared.server import UvicornServer, free_port
+from tests.support import migrations
 
 
 def request(method: str, url: str, body: dict | None = None) -> tuple[int, bytes]:
@@ -16,18 +16,6 @@ def request(method: str, url: str, body: dict | None = None) -> tuple[int, bytes
     )
     with urllib.request.urlopen(req, timeout=10) as response:
         return response.status, response.read()
-
-
-def migrate_if_needed(step: Step, env: dict[str, str]) -> None:
-    """Steps with migrations are migrated first, with the command the docs give."""
-    if step.offers("migrations"):
-        subprocess.run(
-            [venv_command("alembic"), "-c", f"steps/{step.package}/alembic.ini", "upgrade", "head"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
 
 
 def exercise(base_url: str) -> None:
@@ -47,7 +35,8 @@ def test_uvicorn_command_from_the_readme_serves_the_step(
     step: Step, backend: str, database_url: str, tmp_path: Path
 ) -> None:
     env = {"DATABASE_URL": database_url}
-    migrate_if_needed(step, {**UvicornServer(step.app_ref).env, **env})
+    if step.offers("migrations"):  # migrated first, with the command the docs give
+        migrations.cli(step, database_url, "upgrade", "head")
     # `uvicorn steps.<package>.main:app --reload`, run from the repository root.
     with UvicornServer(
         step.app_ref, env=env, extra_args=["--reload"], log_path=tmp_path / "uvicorn.log"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-from shared.catalog import Step
+from shared.catalog import ROOT, Step
+from shared.server import venv_command
 from tests.support import apps
 
 
@@ -48,3 +51,21 @@ def upgrade(step: Step, url: str, revision: str = "head") -> None:
 
 def downgrade(step: Step, url: str, revision: str) -> None:
     run(step, url, "downgrade", revision)
+
+
+def cli(
+    step: Step, url: str, *args: str, cwd: Path = ROOT, ini: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `alembic` command a learner types, by default from the repository root:
+
+    alembic -c steps/<package>/alembic.ini <args>
+    """
+    config_file = ini or f"steps/{step.package}/alembic.ini"
+    return subprocess.run(
+        [venv_command("alembic"), "-c", config_file, *args],
+        cwd=cwd,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
