@@ -5,6 +5,13 @@
 #   make test STEP=2    only the tests that run against step 2
 
 PYTHON ?= python3
+# The suite starts many Python processes (pytest's workers, uvicorn servers,
+# alembic); each one recompiles every module that has no bytecode cache, and
+# pytest's assertion rewriting of the test modules and of the Hypothesis and
+# schemathesis plugins costs about 4 s of CPU per process. Many Docker images
+# and dev containers set PYTHONDONTWRITEBYTECODE=1, which keeps that cache from
+# ever being written: the commands run here turn it back on.
+export PYTHONDONTWRITEBYTECODE :=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
@@ -20,30 +27,63 @@ help:
 
 # The virtual environment, installed from the lock (exact versions, hashes
 # checked). Redone only when requirements.lock changes.
+#
+# The lock lists every package the project needs, dependencies of dependencies
+# included, so pip installs it with --no-deps and resolves nothing itself. Without
+# it, the pip that Python 3.11/3.12 put in a new venv (older than 24) treats an
+# extra such as pytest-cov's `coverage[toml]` as a new requirement, picks the
+# newest release on the registry, and hash mode refuses it: the install broke
+# the day after a lock was made. `pip check` then proves the set is complete.
 $(STAMP): requirements.lock
+	@$(PYTHON) shared/python_version.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements.lock
+	$(BIN)/python -m pip check
 	@touch $@
 
 setup: $(STAMP)
 
+# PRACTICE=1 serves your practice copy (practice/<step>/, see make practice),
+# on a database of its own.
+FOLDER = $(if $(PRACTICE),practice,steps)/$(PACKAGE)
+PRACTICE_DATABASE = sqlite:///$(CURDIR)/.data/practice_$(PACKAGE).db
 run: migrate
-	$(BIN)/uvicorn steps.$(PACKAGE).main:app --reload --host $(HOST) --port $(PORT)
+	$(if $(PRACTICE),DATABASE_URL="$${DATABASE_URL:-$(PRACTICE_DATABASE)}") \
+	$(BIN)/uvicorn $(subst /,.,$(FOLDER)).main:app --reload --host $(HOST) --port $(PORT)
 
 # Steps with Alembic migrations bring their database to the newest revision;
 # the others create their tables themselves.
 migrate: $(STAMP)
-	@if [ -f steps/$(PACKAGE)/alembic.ini ]; then \
-		$(BIN)/alembic -c steps/$(PACKAGE)/alembic.ini upgrade head; \
+	@if [ -f $(FOLDER)/alembic.ini ]; then \
+		$(if $(PRACTICE),DATABASE_URL="$${DATABASE_URL:-$(PRACTICE_DATABASE)}") \
+		$(BIN)/alembic -c $(FOLDER)/alembic.ini upgrade head; \
 	fi
 
+# Practice mode: build step N yourself from step N-1's code, and let the suite judge it.
+#   make practice STEP=3          your copy of step 3 to work on, in practice/
+#   make practice STEP=3 RESET=1  start over (your copy is kept, renamed)
+#   make run STEP=3 PRACTICE=1    serve your copy
+#   make check STEP=3             one line per rule of step 3's contract, on your copy
+#   make check STEP=3 APP=pkg.main:app APP_DIR=path   judge any app (JUNIT=report.xml)
+#   make check STEP=3 EXERCISE=name                   the checker of a step's exercise
+.PHONY: practice check
+practice: $(STAMP)
+	@$(BIN)/python -m shared.practice start $(or $(STEP),$(error say which step: make practice STEP=3)) $(if $(RESET),--reset)
+
+check: $(STAMP)
+	@$(BIN)/python -m shared.practice check $(or $(STEP),$(error say which step: make check STEP=3)) \
+		$(if $(APP),--app $(APP)) $(if $(APP_DIR),--app-dir $(APP_DIR)) \
+		$(if $(EXERCISE),--exercise $(EXERCISE)) $(if $(JUNIT),--junit $(JUNIT))
+
 # A full run must cover every line and branch of steps/; a run narrowed to one
-# step measures that step's folder. Where a PostgreSQL server answers on
-# 127.0.0.1:5432 (CI always has one), the suite runs on it too; set
-# TEST_DATABASE_URL to choose another server.
+# step (its contract tests, migrations and docs page, not the whole docs site
+# or the benchmark) measures that step's folder. Where a PostgreSQL server
+# answers on 127.0.0.1:5432 (CI always has one), the suite runs on it too; set
+# TEST_DATABASE_URL to choose another server, or to nothing
+# (TEST_DATABASE_URL= make test) to run without PostgreSQL.
 test: $(STAMP)
-	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$($(BIN)/python -m tests.support.postgres)}" \
-	$(BIN)/python -m pytest -n 2 --cov=$(if $(STEP),steps/$(PACKAGE),steps) --cov-branch \
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL-$$($(BIN)/python -m tests.support.postgres)}" \
+	$(BIN)/python -m pytest -n auto --cov=$(if $(STEP),steps/$(PACKAGE),steps) --cov-branch \
 		--cov-report=term-missing:skip-covered --cov-fail-under=100 \
 		$(if $(STEP),--step $(STEP)) $(PYTEST_ARGS)
 
@@ -62,7 +102,7 @@ fmt: $(STAMP)
 #   make docs-offline   build site/ to be opened from disk, without internet
 docs: $(STAMP)
 	$(BIN)/python -m shared.docsgen
-	$(BIN)/mkdocs serve --strict
+	$(BIN)/mkdocs serve --strict --dev-addr $(HOST):$(PORT)
 
 docs-build: $(STAMP)
 	$(BIN)/python -m shared.docsgen
@@ -71,6 +111,15 @@ docs-build: $(STAMP)
 docs-offline: $(STAMP)
 	$(BIN)/python -m shared.docsgen
 	DOCS_OFFLINE=true $(BIN)/mkdocs build --strict
+
+# A step as a project of your own, outside this repository: its code, the
+# plumbing it uses, its pinned dependencies, its migrations, its contract tests
+# (see docs/start-your-own.md). DEST must be a new or empty folder.
+#   make export STEP=6 DEST=../my-api   step 6 as a standalone project in ../my-api
+.PHONY: export
+export: $(STAMP)
+	@$(BIN)/python -m shared.export $(or $(STEP),$(error say which step: make export STEP=6 DEST=../my-api)) \
+		$(or $(DEST),$(error say where: make export STEP=6 DEST=../my-api))
 
 # Every persistent step under load, on loopback (about 2 minutes on 2 cores):
 # prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.

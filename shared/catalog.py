@@ -11,7 +11,7 @@ Makefile can ask it questions before any virtual environment exists:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,32 +19,55 @@ STEPS_DIR = ROOT / "steps"
 
 # What a step can offer. A test states the features it needs; it runs against
 # every step that offers all of them.
-FEATURES = frozenset({"tasks", "persistent", "users", "posts", "migrations", "role"})
+FEATURES = frozenset(
+    {"tasks", "persistent", "users", "posts", "migrations", "role", "auth", "async"}
+)
 
 
 @dataclass(frozen=True)
 class Step:
+    """A step of the catalog, or another app judged against that step's contract.
+
+    `app` and `app_dir` name an app that is not the step's own folder: a
+    learner's practice copy (`practice.step03_users.main:app`) or any app to
+    grade (`mycode.main:app`, imported from `app_dir`).
+    """
+
     number: int
     package: str
     title: str
     features: frozenset[str]
-
-    @property
-    def path(self) -> Path:
-        return STEPS_DIR / self.package
-
-    @property
-    def module(self) -> str:
-        return f"steps.{self.package}.main"
+    app: str | None = None
+    app_dir: Path | None = None
 
     @property
     def app_ref(self) -> str:
         """What uvicorn is given: `steps.step02_sqlite.main:app`."""
-        return f"{self.module}:app"
+        return self.app or f"steps.{self.package}.main:app"
+
+    @property
+    def module(self) -> str:
+        return self.app_ref.partition(":")[0]
+
+    @property
+    def import_root(self) -> str:
+        """The package the app's modules live in: `steps.step02_sqlite`."""
+        return self.module.rpartition(".")[0] or self.module
+
+    @property
+    def path(self) -> Path:
+        """The app's folder."""
+        if self.app is None:
+            return STEPS_DIR / self.package
+        return (self.app_dir or ROOT).joinpath(*self.import_root.split("."))
 
     @property
     def alembic_ini(self) -> Path:
         return self.path / "alembic.ini"
+
+    def judging(self, app: str, app_dir: Path | None = None) -> Step:
+        """This step's contract, applied to another app."""
+        return replace(self, app=app, app_dir=app_dir)
 
     def offers(self, *features: str) -> bool:
         return set(features) <= self.features
@@ -73,6 +96,31 @@ STEPS: tuple[Step, ...] = (
         "migrations",
         "role",
     ),
+    _step(
+        6,
+        "step06_auth",
+        "Passwords, tokens and permissions",
+        "tasks",
+        "persistent",
+        "users",
+        "posts",
+        "migrations",
+        "role",
+        "auth",
+    ),
+    _step(
+        7,
+        "step07_async",
+        "Async SQLAlchemy",
+        "tasks",
+        "persistent",
+        "users",
+        "posts",
+        "migrations",
+        "role",
+        "auth",
+        "async",
+    ),
 )
 
 
@@ -88,7 +136,8 @@ def latest() -> Step:
 
 
 def previous(step: Step) -> Step | None:
-    index = STEPS.index(step)
+    """The catalog step before `step` (a catalog step, or another app judged as one)."""
+    index = STEPS.index(get(step.number))
     return STEPS[index - 1] if index else None
 
 

@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -54,12 +54,15 @@ class UvicornServer:
         log_path: Path | None = None,
         port: int | None = None,
         command: Sequence[str] | None = None,
+        base_env: Mapping[str, str] | None = None,
+        cwd: Path = ROOT,
     ) -> None:
-        """`command` replaces the uvicorn command line (it must serve on `port`)."""
+        """`command` replaces the uvicorn command line (it must serve on `port`);
+        `env` is added to `base_env` (by default, this process's environment)."""
         self.app_ref = app_ref
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**(os.environ if base_env is None else base_env), **(env or {})}
         self.args = (
             list(command)
             if command
@@ -74,13 +77,14 @@ class UvicornServer:
             ]
         )
         self.log_path = log_path
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> UvicornServer:
         log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             self.args,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

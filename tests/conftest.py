@@ -5,15 +5,18 @@ needs with `@pytest.mark.requires("users")`; it then runs once per step that
 offers them (per `shared/catalog.py`) and, for persistent steps, once per
 database backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set.
 
-Each test gets its own empty database (a file in a temporary folder, or a
-new PostgreSQL database) and a freshly imported app bound to it through
-DATABASE_URL, exactly as a learner's shell would configure it.
+Each test starts from an empty database (a file in a temporary folder, or a
+PostgreSQL database) and the step's app bound to it through DATABASE_URL,
+exactly as a learner's shell would configure it. Each worker imports a step's
+app once per backend and empties its database before every test (see
+tests/support/databases.py): the same guarantees as a new database and a new
+import per test, in a fraction of the time.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +26,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared import catalog
-from shared.catalog import Step
+from shared.catalog import ROOT, Step
 from shared.server import UvicornServer
-from tests.support import apps, migrations, postgres
+from tests.support import apps, auth, databases, greenlets, postgres
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -39,6 +42,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only the tests of this step (repeatable)",
     )
     parser.addoption(
+        "--app",
+        help="judge this app (module:app) against the contract of the one --step given",
+    )
+    parser.addoption(
+        "--app-dir",
+        type=Path,
+        help="the folder --app is imported from (default: the repository root)",
+    )
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        default=[],
+        help="run the database tests on this backend only (repeatable; default: all)",
+    )
+    parser.addoption(
         "--update-snapshots",
         action="store_true",
         help="rewrite tests/snapshots/ from what the steps serve now",
@@ -49,14 +68,20 @@ def selected_steps(config: pytest.Config) -> list[Step]:
     wanted = config.getoption("--step")
     for number in wanted:
         catalog.get(number)  # fails early on a step that does not exist
+    app = config.getoption("--app")
+    if app:
+        # Another app, judged against one step's contract (make check).
+        if len(wanted) != 1:
+            raise pytest.UsageError("--app needs exactly one --step: the contract to judge it by")
+        return [catalog.get(wanted[0]).judging(app, config.getoption("--app-dir"))]
     return [step for step in catalog.STEPS if not wanted or step.number in wanted]
 
 
-def backends_for(step: Step, marker: pytest.Mark | None) -> tuple[str, ...]:
+def backends_for(step: Step, marker: pytest.Mark | None, chosen: list[str]) -> tuple[str, ...]:
     if not step.offers("persistent"):
         return ("memory",)
     allowed = marker.args if marker else BACKENDS
-    return tuple(backend for backend in BACKENDS if backend in allowed)
+    return tuple(b for b in BACKENDS if b in allowed and (not chosen or b in chosen))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -70,7 +95,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("step", steps, ids=[f"step{s.number:02d}" for s in steps])
         return
     only = metafunc.definition.get_closest_marker("backends")
-    pairs = [(s, backend) for s in steps for backend in backends_for(s, only)]
+    chosen = metafunc.config.getoption("--backend")
+    pairs = [(s, backend) for s in steps for backend in backends_for(s, only, chosen)]
     metafunc.parametrize(
         ("step", "backend"),
         pairs,
@@ -78,7 +104,64 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
+# Fixtures that build or measure the whole project (the docs site, the
+# benchmark): their tests are about no one step, and a run narrowed to one
+# step (`make test STEP=2`) leaves them out.
+WHOLE_PROJECT_FIXTURES = frozenset({"site", "offline_site", "served_site", "results"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --step, run only the tests of those steps: the ones parametrized with them.
+
+    With --app too, only the contract: not the tests about the catalog step's
+    own modules and files (marked `internals`).
+    """
+    if not config.getoption("--step"):
+        return
+    judging = bool(config.getoption("--app"))
+    kept, left_out = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        # (A test whose features no selected step offers has an empty parameter set.)
+        about_a_step = callspec is not None and isinstance(callspec.params.get("step"), Step)
+        whole_project = WHOLE_PROJECT_FIXTURES & set(getattr(item, "fixturenames", ()))
+        internal = judging and item.get_closest_marker("internals") is not None
+        (kept if about_a_step and not whole_project and not internal else left_out).append(item)
+    config.hook.pytest_deselected(items=left_out)
+    items[:] = kept
+
+
+def refuse_a_package_the_repository_shadows(app: str | None, app_dir: Path) -> None:
+    """An app judged from another folder must not share its top package's name with this
+    repository's: the servers, `python -m` and `alembic` commands the tests start from the
+    repository root would import the repository's package instead, and judge the wrong code."""
+    top = (app or "").partition(":")[0].partition(".")[0]
+    if not top or app_dir.resolve() == ROOT.resolve():
+        return
+    if (ROOT / top).is_dir() or (ROOT / f"{top}.py").is_file():
+        raise pytest.UsageError(
+            f"the app's package {top!r} is also a folder of this repository ({ROOT / top}): "
+            "the commands the tests start from here would import that one instead. "
+            f"Judge it from a copy of its folder under another name, or move {ROOT / top} aside."
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    greenlets.keep_main_greenlets()  # or a worker can stall (see the module)
+    app_dir = config.getoption("--app-dir")
+    if app_dir:
+        refuse_a_package_the_repository_shadows(config.getoption("--app"), app_dir)
+        # The judged app imports from there, in this process and in the servers it starts.
+        folder = str(app_dir.resolve())
+        sys.path.insert(0, folder)
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [folder, os.environ.get("PYTHONPATH")])
+        )
+    # Step 6 on: tokens are signed with SECRET_KEY. One key for the session
+    # (the apps, the servers the tests start, and tests that sign a token as
+    # the contract describes it); without it, a step would write its own key
+    # into the repository's .data/.
+    os.environ.setdefault("SECRET_KEY", auth.TEST_SECRET_KEY)
     config.addinivalue_line(
         "markers",
         "backends(*names): run only on these database backends (sqlite, postgresql)",
@@ -101,7 +184,11 @@ def postgres_server() -> postgres.Server:
 def empty_database_url(
     request: pytest.FixtureRequest, step: Step, backend: str, tmp_path_factory
 ) -> Iterator[str]:
-    """A URL to a database with nothing in it, not even tables; dropped after the test."""
+    """A brand-new database with nothing in it, not even tables; dropped after the test.
+
+    For the tests that change or inspect a schema from scratch (migrations,
+    start-up checks); the others share `database_url`'s, emptied per test.
+    """
     if backend == "postgresql":
         server: postgres.Server = request.getfixturevalue("postgres_server")
         with server.new_database() as url:
@@ -111,19 +198,21 @@ def empty_database_url(
 
 
 @pytest.fixture(scope="session")
-def migrated_templates() -> Iterator[tuple[dict, list]]:
-    """Per (step, backend): a database migrated to head once, copied for each test.
+def worker_databases() -> Iterator[dict[tuple[str, str], databases.Database]]:
+    """This worker's database per (step, backend), made on first use, dropped at the end."""
+    made: dict[tuple[str, str], databases.Database] = {}
+    yield made
+    for database in made.values():
+        database.close()
 
-    SQLite templates are files in a temporary folder; PostgreSQL ones are
-    databases, dropped at the end of the session.
-    """
-    templates: dict[tuple[str, str], str] = {}
-    servers: list[postgres.Server] = []
-    yield templates, servers
-    for server in servers:
-        for (_, backend), name in templates.items():
-            if backend == "postgresql":
-                server.drop(name)
+
+@pytest.fixture(scope="session")
+def worker_apps() -> Iterator[dict[tuple[Step, str], tuple[FastAPI, dict]]]:
+    """This worker's app per (step, backend), imported once, with the modules it was built from."""
+    loaded: dict[tuple[Step, str], tuple[FastAPI, dict]] = {}
+    yield loaded
+    for (step, _), (_, modules) in loaded.items():
+        apps.dispose(modules[f"{step.import_root}.database"].engine)  # sync or async
 
 
 @pytest.fixture
@@ -131,40 +220,59 @@ def database_url(
     request: pytest.FixtureRequest,
     step: Step,
     backend: str,
-    tmp_path_factory,
-    migrated_templates: tuple[dict, list],
-) -> Iterator[str]:
-    """A URL to an empty database the app can start on, dropped after the test.
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_databases: dict[tuple[str, str], databases.Database],
+) -> str:
+    """A database the app can start on, with no rows in it (its ids start at 1).
 
-    For a step whose schema is owned by migrations, that database has been
-    brought to head by `alembic upgrade head`, as a learner's would be.
+    For a step whose schema is owned by migrations, it has been brought to head
+    by `alembic upgrade head`, as a learner's would be. It is this worker's
+    database for the step and backend, emptied before the test (see
+    tests/support/databases.py).
     """
-    templates, servers = migrated_templates
     key = (step.package, backend)
-    if backend == "postgresql":
-        server: postgres.Server = request.getfixturevalue("postgres_server")
-        if step.offers("migrations") and key not in templates:
-            name = server.create()
-            migrations.upgrade(step, server.url_of(name))
-            templates[key] = name
-            servers[:] = [server]
-        with server.new_database(template=templates.get(key)) as url:
-            yield url
-        return
-    path = tmp_path_factory.mktemp("db") / f"{step.package}.db"
-    if step.offers("migrations"):
-        if key not in templates:
-            template = tmp_path_factory.mktemp("template") / f"{step.package}.db"
-            migrations.upgrade(step, f"sqlite:///{template}")
-            templates[key] = str(template)
-        shutil.copyfile(templates[key], path)
-    yield f"sqlite:///{path}"
+    if key not in worker_databases:
+        server = request.getfixturevalue("postgres_server") if backend == "postgresql" else None
+        folder = tmp_path_factory.mktemp(f"{step.package}-{backend}")
+        worker_databases[key] = databases.create(step, backend, folder, server)
+    database = worker_databases[key]
+    database.empty()
+    return database.url
 
 
 @pytest.fixture
-def app(step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
-    """The step's app, freshly imported against `database_url`."""
-    return apps.load(step, database_url, monkeypatch)
+def app(
+    request: pytest.FixtureRequest,
+    step: Step,
+    backend: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    worker_apps: dict[tuple[Step, str], tuple[FastAPI, dict]],
+) -> FastAPI:
+    """The step's app, bound to `database_url` through DATABASE_URL, as a learner's shell does.
+
+    A persistent step is imported once per worker and backend (its data is in
+    the database, emptied per test); step 1 keeps its data in the module, so
+    it is imported afresh for every test. From step 6 on, it hashes passwords
+    with cheap Argon2 parameters unless the test is marked real_hashing.
+    """
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    # A judged copy with no database module yet (a fresh practice copy of
+    # step 2 is step 1's code) keeps its data in memory too.
+    if not step.offers("persistent") or not (step.path / "database.py").exists():
+        return apps.load(step, database_url, monkeypatch)
+    key = (step, backend)
+    if key in worker_apps:
+        loaded, modules = worker_apps[key]
+        apps.reinstate(step, modules)
+    else:
+        loaded = apps.load(step, database_url, monkeypatch)
+        worker_apps[key] = (loaded, apps.modules(step))
+    # Steps with passwords hash cheaply, except in the tests about hashing
+    # itself (marked real_hashing).
+    if step.offers("auth") and not request.node.get_closest_marker("real_hashing"):
+        auth.hash_cheaply(step, request)
+    return loaded
 
 
 @pytest.fixture
@@ -177,9 +285,17 @@ def server(step: Step, database_url: str, tmp_path: Path) -> Iterator[UvicornSer
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """An HTTP client for the app; entering it runs the app's lifespan."""
+def client(app: FastAPI, step: Step) -> Iterator[TestClient]:
+    """An HTTP client for the app; entering it runs the app's lifespan.
+
+    Against a step with authentication it signs up with a password and acts
+    as the owner of what it changes (tests/support/auth.py, ActAsOwner). On
+    every step, each response it receives is checked for secrets (a password,
+    a hash, the signing key): none may ever appear.
+    """
     with TestClient(app) as test_client:
+        test_client.auth = auth.acting_as_owner(step)
+        test_client.event_hooks["response"].append(auth.assert_no_secrets)
         yield test_client
 
 

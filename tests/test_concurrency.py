@@ -21,7 +21,9 @@ from typing import TypeVar
 import httpx2
 import pytest
 
+from shared.catalog import Step
 from shared.server import UvicornServer
+from tests.support import auth
 
 REQUEST_TIMEOUT = 30.0
 RACERS = 20
@@ -34,12 +36,17 @@ MIXED_MAX_REQUESTS_PER_CLIENT = 400
 T = TypeVar("T")
 
 
-def all_at_once(count: int, call: Callable[[httpx2.Client, int], T], base_url: str) -> list[T]:
+def all_at_once(
+    count: int,
+    call: Callable[[httpx2.Client, int], T],
+    base_url: str,
+    http_auth: httpx2.Auth | None = None,
+) -> list[T]:
     """Run `call(client, n)` for n in 0..count-1, each in its own thread, released together."""
     barrier = threading.Barrier(count)
 
     def run(number: int) -> T:
-        with httpx2.Client(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
+        with httpx2.Client(base_url=base_url, timeout=REQUEST_TIMEOUT, auth=http_auth) as client:
             barrier.wait(timeout=REQUEST_TIMEOUT)
             return call(client, number)
 
@@ -65,13 +72,15 @@ def assert_log_is_clean(server: UvicornServer) -> None:
 
 
 @pytest.mark.requires("users")
-def test_twenty_sign_ups_racing_for_one_username_give_one_user(server: UvicornServer) -> None:
+def test_twenty_sign_ups_racing_for_one_username_give_one_user(
+    server: UvicornServer, step: Step
+) -> None:
     def sign_up(client: httpx2.Client, number: int) -> httpx2.Response:
         return client.post(
             "/users", json={"username": "racer", "email": f"racer{number}@example.com"}
         )
 
-    responses = all_at_once(RACERS, sign_up, server.url)
+    responses = all_at_once(RACERS, sign_up, server.url, auth.acting_as_owner(step))
 
     statuses = Counter(response.status_code for response in responses)
     assert statuses == {201: 1, 409: RACERS - 1}, statuses
@@ -85,13 +94,15 @@ def test_twenty_sign_ups_racing_for_one_username_give_one_user(server: UvicornSe
 
 
 @pytest.mark.requires("users")
-def test_twenty_sign_ups_racing_for_one_email_give_one_user(server: UvicornServer) -> None:
+def test_twenty_sign_ups_racing_for_one_email_give_one_user(
+    server: UvicornServer, step: Step
+) -> None:
     def sign_up(client: httpx2.Client, number: int) -> httpx2.Response:
         # The same address in different cases: emails are unique whatever the case.
         email = "Racer@Example.com" if number % 2 else "racer@example.COM"
         return client.post("/users", json={"username": f"racer{number}", "email": email})
 
-    responses = all_at_once(RACERS, sign_up, server.url)
+    responses = all_at_once(RACERS, sign_up, server.url, auth.acting_as_owner(step))
 
     statuses = Counter(response.status_code for response in responses)
     assert statuses == {201: 1, 409: RACERS - 1}, statuses

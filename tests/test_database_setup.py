@@ -1,14 +1,16 @@
 """Where HTTP cannot see: how each persistent step sets up its database."""
 
+import threading
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from shared.catalog import ROOT, Step
-from tests.support import apps, migrations, sqlite
+from tests.support import apps, engines, migrations, sqlite
 
-pytestmark = pytest.mark.requires("persistent")
+pytestmark = [pytest.mark.requires("persistent"), pytest.mark.internals]
 
 
 def test_default_database_is_a_file_named_after_the_step_in_the_repository(
@@ -70,4 +72,67 @@ def test_sqlite_settings_are_not_applied_to_other_databases(
         if listener.__module__.startswith("steps.")
     ]
     assert step_listeners == []
+    # Writers queue in the app only for SQLite: PostgreSQL has row locks.
+    with engines.plain_session(database.SessionLocal) as session:
+        assert list(session.dispatch.before_flush) == []
+        assert list(session.dispatch.after_transaction_end) == []
     apps.forget(step)
+
+
+def test_the_pool_keeps_a_connection_for_each_thread_of_fastapi(
+    step: Step, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # AnyIO's default thread limiter, on which FastAPI runs `def` endpoints.
+    fastapi_threads = 40
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'pool.db'}")
+    apps.forget(step)
+    database = apps.import_module(step, "database")
+    assert database.engine.pool.size() >= fastapi_threads
+    apps.forget(step)
+
+
+@pytest.mark.backends("sqlite")
+def test_writers_of_one_process_take_turns_in_the_app(
+    step: Step, backend: str, client: TestClient
+) -> None:
+    """A second writer waits for the first one's commit before it sends anything to SQLite.
+
+    Waiting inside SQLite (busy_timeout) would mean polling with growing
+    sleeps; the step queues its writers on a lock instead.
+    """
+    if step.offers("async"):
+        pytest.skip("an async step's writers are tasks, not threads: see tests/test_async.py")
+    database = apps.module_of(step, "database")
+    task = apps.module_of(step, "models").Task
+    sent_by_second: list[str] = []
+
+    def second_writer() -> None:
+        with database.SessionLocal() as second:
+            second.add(task(title="second"))
+            second.commit()
+
+    writer = threading.Thread(target=second_writer)
+
+    def record(_connection, _cursor, statement: str, *_args: object) -> None:
+        if threading.current_thread() is writer:
+            sent_by_second.append(statement.split()[0].upper())
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        with database.SessionLocal() as first:
+            first.add(task(title="first"))
+            first.flush()
+            first.add(task(title="first, again"))
+            first.flush()  # its own turn: a second flush does not wait for itself
+            writer.start()
+            writer.join(timeout=0.5)
+            assert writer.is_alive()
+            assert "INSERT" not in sent_by_second
+            first.commit()
+        writer.join(timeout=30)
+        assert not writer.is_alive()
+        assert "INSERT" in sent_by_second
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    titles = [item["title"] for item in client.get("/tasks").json()]
+    assert titles == ["first", "first, again", "second"]

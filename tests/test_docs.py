@@ -15,9 +15,9 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -29,11 +29,12 @@ from mkdocs.config import load_config
 
 from shared import examples
 from shared.catalog import ROOT, STEPS, Step
-from shared.server import HOST, venv_command
+from shared.server import HOST, UvicornServer, free_port
+from tests.support import make
 
 DOCS = ROOT / "docs"
 # What a build needs: the config, the pages, and the code they include or run.
-SOURCES = ("mkdocs.yml", "Makefile", "docs", "steps", "shared")
+SOURCES = ("mkdocs.yml", "Makefile", "requirements.lock", "docs", "steps", "shared")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-wal", "*.db-shm")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,26 +85,31 @@ def copy_sources(destination: Path) -> Path:
             shutil.copytree(source, destination / name, ignore=IGNORED)
         else:
             shutil.copy2(source, destination / name)
+    # The Makefile's tools: this checkout's virtual environment, already installed.
+    (destination / ".venv").symlink_to(ROOT / ".venv")
     return destination
 
 
-def build_site(root: Path, *, offline: bool = False) -> Build:
-    """`make docs-build` (or `make docs-offline`) in `root`, without make."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCS_", "DATABASE_URL"))}
+def docs_environment() -> dict[str, str]:
+    """A learner's shell: no DOCS_* or DATABASE_URL settings of this process."""
+    env = {k: v for k, v in make.environment().items() if not k.startswith("DOCS_")}
+    env.pop("DATABASE_URL", None)
     env["NO_MKDOCS_2_WARNING"] = "1"
-    if offline:
-        env["DOCS_OFFLINE"] = "true"
-    commands = [
-        [sys.executable, "-m", "shared.docsgen"],
-        [venv_command("mkdocs"), "build", "--strict", "--site-dir", "site"],
-    ]
-    output = ""
-    for command in commands:
-        result = subprocess.run(
-            command, cwd=root, env=env, capture_output=True, text=True, timeout=180
-        )
-        output += result.stdout + result.stderr
-        assert result.returncode == 0, output
+    return env
+
+
+def build_site(root: Path, *, offline: bool = False) -> Build:
+    """`make docs-build` (or `make docs-offline`) in `root`, as a learner types it."""
+    result = subprocess.run(
+        make.command("docs-offline" if offline else "docs-build"),
+        cwd=root,
+        env=docs_environment(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
     return Build(root, root / "site", output)
 
 
@@ -196,7 +202,11 @@ def test_the_reference_lists_every_route_and_make_target(site: Build) -> None:
         assert target in text
 
 
-def test_no_page_loads_anything_from_the_internet(site: Build) -> None:
+@pytest.mark.parametrize("build", ["site", "offline_site"])
+def test_no_page_loads_anything_from_the_internet(
+    build: str, request: pytest.FixtureRequest
+) -> None:
+    site: Build = request.getfixturevalue(build)
     for html_file in site.site.rglob("*.html"):
         parser = LoadedURLs()
         parser.feed(html_file.read_text())
@@ -214,6 +224,24 @@ def test_a_changed_line_in_a_step_changes_its_page(tmp_path: Path) -> None:
     assert "changed for the docs test" in html.split('id="what-changed')[0], "code tabs"
     diff = html.split('id="what-changed')[1].split('id="run-it"')[0]
     assert "LESSON_MARKER" in diff
+
+
+def test_make_docs_serves_the_site(tmp_path: Path) -> None:
+    """`make docs`: the site with live reload, on the port given (8000 by default)."""
+    (tmp_path / "root").mkdir()
+    root = copy_sources(tmp_path / "root")
+    port = free_port()
+    with UvicornServer(
+        "mkdocs serve",
+        port=port,
+        command=make.command("docs", f"PORT={port}"),
+        base_env=docs_environment(),
+        cwd=root,
+        log_path=tmp_path / "mkdocs.log",
+    ) as server:
+        step = STEPS[-1]
+        with urllib.request.urlopen(f"{server.url}/steps/{step.package}/", timeout=10) as page:
+            assert f"uvicorn {step.app_ref} --reload" in html.unescape(page.read().decode())
 
 
 def test_the_offline_build_works_from_disk(offline_site: Build) -> None:
@@ -271,23 +299,49 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser) -> Iterator:
+def open_tab(browser, allowed: Callable[[str], bool]) -> Iterator:
+    """A browser tab that refuses, and records in `page.refused`, every other request."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(30_000)
-    page.left_machine = []
+    page.refused = []
 
-    def only_this_machine(route) -> None:
-        if urlsplit(route.request.url).hostname == HOST:
+    def only_allowed(route) -> None:
+        if allowed(route.request.url):
             route.continue_()
         else:
-            page.left_machine.append(route.request.url)
+            page.refused.append(route.request.url)
             route.abort()
 
-    page.route("**/*", only_this_machine)
+    page.route("**/*", only_allowed)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    """A tab that may reach this machine's loopback server and nothing else."""
+    yield from open_tab(browser, lambda url: urlsplit(url).hostname == HOST)
+
+
+@pytest.fixture
+def disk_page(browser) -> Iterator:
+    """A tab that may read files (file://) and nothing else: no server, no internet."""
+    yield from open_tab(browser, lambda url: urlsplit(url).scheme == "file")
+
+
+def search(page, words: str):
+    """Type `words` into the search box, as a reader does; the first result, once shown."""
+    from playwright.sync_api import expect
+
+    query = page.locator("input[data-md-component=search-query]")
+    # Material hides the box when its search worker cannot start.
+    expect(query, f"no search box (refused requests: {page.refused})").to_be_visible()
+    query.click()
+    query.press_sequentially(words)
+    result = page.locator(".md-search-result__item").first
+    result.wait_for()
+    return result
 
 
 def test_a_step_page_renders_in_a_browser(page, served_site: str, step: Step) -> None:
@@ -300,7 +354,7 @@ def test_a_step_page_renders_in_a_browser(page, served_site: str, step: Step) ->
     assert '"detail"' in " ".join(responses.all_inner_texts())
     if step.number > STEPS[0].number:
         assert page.locator(".language-diff").count() > 0
-    assert page.left_machine == []
+    assert page.refused == []
 
 
 def test_diagrams_render_without_the_internet(page, served_site: str) -> None:
@@ -310,15 +364,29 @@ def test_diagrams_render_without_the_internet(page, served_site: str) -> None:
     # Material swaps each <pre class="mermaid"> for a rendered <div class="mermaid">.
     expect(page.locator("div.mermaid")).to_have_count(3)
     assert page.locator("pre.mermaid").count() == 0
-    assert page.left_machine == []
+    assert page.refused == []
 
 
 def test_search_finds_a_step_in_a_browser(page, served_site: str) -> None:
     page.goto(f"{served_site}/", wait_until="load")
-    query = page.locator("input[data-md-component=search-query]")
-    query.click()
-    query.press_sequentially("thread pool")
-    result = page.locator(".md-search-result__item").first
-    result.wait_for()
-    assert "step" in result.inner_text().lower()
-    assert page.left_machine == []
+    assert "step" in search(page, "thread pool").inner_text().lower()
+    assert page.refused == []
+
+
+def test_the_offline_build_searches_and_shows_code_opened_from_disk(
+    disk_page, offline_site: Build
+) -> None:
+    """`make docs-offline`, opened from file:// with no server and no internet."""
+    from playwright.sync_api import expect
+
+    page = disk_page
+    page.goto((offline_site.site / "index.html").as_uri(), wait_until="load")
+    step = STEPS[-1]
+    search(page, step.title).locator("a").first.click()
+    page.wait_for_load_state("load")
+    landed = urlsplit(page.url)._replace(query="", fragment="").geturl()
+    assert landed == (offline_site.site / "steps" / f"{step.package}.html").as_uri(), page.url
+    code = page.locator(".tabbed-set").first
+    code.locator(".tabbed-labels label", has_text="main.py").click()
+    expect(code.locator(".tabbed-block").filter(visible=True)).to_contain_text("app = FastAPI(")
+    assert page.refused == []

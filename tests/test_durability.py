@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from shared.catalog import Step
 from shared.server import UvicornServer
-from tests.support import apps, sqlite
+from tests.support import apps, auth, sqlite
 
 pytestmark = pytest.mark.requires("persistent")
 
@@ -81,7 +81,7 @@ def acknowledged_then_killed(step: Step, server: UvicornServer) -> Iterator[dict
     """Records created through uvicorn, then the server SIGKILLed right after the last 201."""
     server.start()
     try:
-        with httpx2.Client(base_url=server.url) as client:
+        with httpx2.Client(base_url=server.url, auth=auth.acting_as_owner(step)) as client:
             records = create_records(client, step)
         server.kill()
         yield records
@@ -93,22 +93,23 @@ def test_a_new_app_on_the_same_database_sees_the_data(
     step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with TestClient(apps.load(step, database_url, monkeypatch)) as client:
+        client.auth = auth.acting_as_owner(step)
         records = create_records(client, step)
     with TestClient(apps.load(step, database_url, monkeypatch)) as client:
         assert read_records(client, step) == records
 
 
 def test_data_survives_a_server_restart(step: Step, server: UvicornServer) -> None:
-    with server, httpx2.Client(base_url=server.url) as client:
+    with server, httpx2.Client(base_url=server.url, auth=auth.acting_as_owner(step)) as client:
         records = create_records(client, step)
-    with server, httpx2.Client(base_url=server.url) as client:
+    with server, httpx2.Client(base_url=server.url, auth=auth.acting_as_owner(step)) as client:
         assert read_records(client, step) == records
 
 
 def test_every_acknowledged_record_survives_sigkill(
     step: Step, server: UvicornServer, acknowledged_then_killed: dict
 ) -> None:
-    with server, httpx2.Client(base_url=server.url) as client:
+    with server, httpx2.Client(base_url=server.url, auth=auth.acting_as_owner(step)) as client:
         assert read_records(client, step) == acknowledged_then_killed
         # And the restarted server keeps writing where the killed one stopped.
         task = created(client.post("/tasks", json={"title": "after the crash"}))

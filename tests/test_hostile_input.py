@@ -155,7 +155,14 @@ def test_post_text_that_is_not_text_is_refused(
     ["/users/0", f"/users/{2**63}", "/users/" + "9" * 5000, "/users?limit=101", "/users?skip=-1"],
 )
 def test_malformed_user_url_is_refused(client: TestClient, url: str) -> None:
+    user = client.post("/users", json={"username": "ann", "email": "ann@example.com"}).json()
+
     assert_refused(client.get(url))
+    if not url.startswith("/users?"):
+        assert_refused(client.patch(url, json={"full_name": "Changed"}))
+        assert_refused(client.delete(url))
+
+    assert client.get("/users").json() == [user]
 
 
 @pytest.mark.requires("tasks")

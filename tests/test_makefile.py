@@ -1,55 +1,139 @@
-"""The make targets the README and the docs tell learners to type."""
+"""The make commands the README and the docs tell learners to type, run as they type them.
 
-import os
-import subprocess
+The commands come from the pages themselves (tests/support/documented.py).
+This module runs the ones a test can run; .ci/run runs `make test` in every
+documented form (with and without PostgreSQL), `make lint`, `make setup` and
+`make bench`; tests/test_docs.py runs `make docs`, `make docs-build` and
+`make docs-offline`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect
 
-from shared.catalog import ROOT, STEPS
+from shared.catalog import STEPS, get, latest
+from shared.server import UvicornServer, free_port
+from tests.support import documented, make
+
+# Where each documented target is run, besides .ci/run's (documented.CI_TARGETS).
+RUN_BY_TESTS = {
+    "run": "tests/test_makefile.py",
+    "migrate": "tests/test_makefile.py",
+    "help": "tests/test_makefile.py",
+    "docs": "tests/test_docs.py",
+    "docs-build": "tests/test_docs.py",
+    "docs-offline": "tests/test_docs.py",
+    "practice": "tests/test_practice.py (selfcheck, run by .ci/run)",
+    "check": "tests/test_practice.py (selfcheck and exercise_meta, run by .ci/run)",
+    "export": "tests/test_export.py",
+}
 
 
-def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def documented_with(target: str) -> list[str]:
+    return [c for c in documented.make_commands() if documented.target(c) == target]
+
+
+def step_of(command: str):
+    """The step a `make run`/`make migrate` command names, or the newest one."""
+    for word in shlex.split(command):
+        if word.startswith("STEP="):
+            return get(int(word.removeprefix("STEP=")))
+    return latest()
+
+
+def test_every_documented_make_command_is_run_by_a_test_or_by_ci() -> None:
+    commands = documented.make_commands()
+    assert "make run" in commands
+    assert "make test" in commands
+    for command in commands:
+        target = documented.target(command)
+        assert target in RUN_BY_TESTS or target in documented.CI_TARGETS, (
+            f"the docs tell learners to type `{command}`, which no test and no CI step runs"
+        )
+
+
+def test_every_step_has_documented_run_and_test_commands() -> None:
+    commands = documented.make_commands()
+    for step in STEPS:
+        assert f"make run STEP={step.number}" in commands
+        assert f"make test STEP={step.number}" in commands
 
 
 def test_help_lists_the_two_commands_of_the_readme() -> None:
-    result = make("help")
+    result = make.run("help")
     assert result.returncode == 0
     assert "make run" in result.stdout
     assert "make test" in result.stdout
 
 
-def test_step_chooses_what_run_and_test_serve() -> None:
+def test_a_step_narrows_what_test_runs() -> None:
     for step in STEPS:
-        run = make("-n", "run", f"STEP={step.number}")
-        assert run.returncode == 0, run.stderr
-        assert f"uvicorn steps.{step.package}.main:app --reload" in run.stdout
-        test = make("-n", "test", f"STEP={step.number}")
+        test = make.run("-n", "test", f"STEP={step.number}")
         assert f"--step {step.number}" in test.stdout
         assert f"--cov=steps/{step.package}" in test.stdout
 
 
 def test_an_unknown_step_is_refused_with_a_message() -> None:
-    result = make("-n", "run", "STEP=99")
+    result = make.run("-n", "run", "STEP=99")
     assert result.returncode != 0
     assert "no step 99" in result.stdout + result.stderr
 
 
-def test_migrate_brings_a_migrations_step_to_head(tmp_path: Path) -> None:
-    for step in [s for s in STEPS if s.offers("migrations")]:
-        url = f"sqlite:///{tmp_path / step.package}.db"
-        result = make("migrate", f"STEP={step.number}", env={"DATABASE_URL": url})
-        assert result.returncode == 0, result.stderr
-        engine = create_engine(url)
-        assert {"users", "posts", "tasks", "alembic_version"} <= set(
-            inspect(engine).get_table_names()
+def test_a_python_older_than_3_11_is_told_which_version_it_needs(tmp_path: Path) -> None:
+    # A stand-in for `python3.10`: this Python, reporting itself as 3.10.
+    old = tmp_path / "python3.10"
+    code = (
+        "import runpy, sys; sys.version_info = (3, 10, 13, 'final', 0); "
+        "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    old.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c "{code}" "$@"\n')
+    old.chmod(0o755)
+    result = make.run("setup", f"PYTHON={old}", f"VENV={tmp_path / 'venv'}")
+    assert result.returncode != 0
+    assert "This project needs Python 3.11 or newer" in result.stderr
+    assert "is Python 3.10.13" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "venv").exists()
+
+
+# `make run STEP=N PRACTICE=1` serves a practice copy: tests/test_practice.py makes one and runs it.
+@pytest.mark.parametrize("command", [c for c in documented_with("run") if "PRACTICE=" not in c])
+def test_documented_make_run_serves_its_step(command: str, tmp_path: Path) -> None:
+    """`make run` and `make run STEP=N` as the pages give them, on a throw-away database."""
+    step = step_of(command)
+    port = free_port()
+    with UvicornServer(
+        step.app_ref,
+        port=port,
+        command=[*make.command(*shlex.split(command)[1:]), f"PORT={port}"],
+        base_env=make.environment(),
+        env={"DATABASE_URL": f"sqlite:///{tmp_path}/run.db"},
+        log_path=tmp_path / "make-run.log",
+    ) as server:
+        request = urllib.request.Request(
+            f"{server.url}/tasks",
+            data=json.dumps({"title": "Buy milk"}).encode(),
+            headers={"content-type": "application/json"},
         )
-        engine.dispose()
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+        with urllib.request.urlopen(f"{server.url}/", timeout=10) as response:
+            assert json.load(response)["step"] == step.number
+
+
+@pytest.mark.parametrize("command", documented_with("migrate"))
+def test_documented_make_migrate_brings_the_database_to_head(command: str, tmp_path: Path) -> None:
+    step = step_of(command)
+    url = f"sqlite:///{tmp_path / step.package}.db"
+    result = make.run(*shlex.split(command)[1:], env={"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(url)
+    assert {"users", "posts", "tasks", "alembic_version"} <= set(inspect(engine).get_table_names())
+    engine.dispose()

@@ -13,6 +13,10 @@ from fastapi.testclient import TestClient
 
 from shared.catalog import Step
 
+# The exact schema of the catalog's steps (titles, descriptions): left out when judging
+# another app.
+pytestmark = pytest.mark.internals
+
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "openapi"
 
 

@@ -102,7 +102,9 @@ def test_ids_and_dates_in_the_body_are_ignored(client: TestClient, alice: dict) 
     assert posts_of(client, bob["id"]) == []
 
 
-def test_create_for_an_unknown_user_is_404_and_creates_nothing(client: TestClient) -> None:
+def test_create_for_an_unknown_user_is_404_and_creates_nothing(
+    client: TestClient, alice: dict
+) -> None:
     response = client.post("/users/999/posts", json=HELLO)
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
@@ -329,7 +331,7 @@ def test_invalid_patch_is_422_and_changes_nothing(
     assert read_post(client, post["id"]) == post
 
 
-def test_patch_unknown_post_is_404(client: TestClient) -> None:
+def test_patch_unknown_post_is_404(client: TestClient, alice: dict) -> None:
     response = client.patch("/posts/999", json={"title": "Ghost"})
     assert response.status_code == 404
     assert response.json() == {"detail": "Post not found"}

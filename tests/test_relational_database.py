@@ -16,8 +16,11 @@ from sqlalchemy import event, make_url
 from sqlalchemy.orm import Session
 
 from shared.catalog import Step
-from tests.support import sqlite
+from tests.support import auth, engines, sqlite
 from tests.support.apps import load, module_of
+
+# Reads the step's own modules or files: left out when judging another app.
+pytestmark = pytest.mark.internals
 
 BOB = {"username": "bob", "email": "bob@example.com"}
 
@@ -36,22 +39,24 @@ def before_next_flush(step: Step, action: Callable[[], None]) -> Iterator[None]:
     INSERT or UPDATE reaches the database: the moment a racing request can
     take the value.
     """
-    session_factory = module_of(step, "database").SessionLocal
+    sessions = engines.session_events_target(module_of(step, "database").SessionLocal)
 
     def listener(*_: object) -> None:
         action()
 
-    event.listen(session_factory, "before_flush", listener, once=True)
+    event.listen(sessions, "before_flush", listener, once=True)
     try:
         yield
     finally:
-        event.remove(session_factory, "before_flush", listener)
+        event.remove(sessions, "before_flush", listener)
 
 
 def another_request_creates(step: Step, **fields: str) -> Callable[[], None]:
     def create() -> None:
         database, models = module_of(step, "database"), module_of(step, "models")
-        with Session(database.engine) as other:
+        # (In an async step this runs inside the request's awaited flush, where
+        # the sync engine of its AsyncEngine can be used as is.)
+        with Session(engines.sync_engine(database.engine)) as other:
             other.add(models.User(**fields))
             other.commit()
 
@@ -94,24 +99,8 @@ def create_post(client: TestClient, author_id: int, title: str = "Hello") -> dic
     return response.json()
 
 
-@contextmanager
-def counting_statements(step: Step) -> Iterator[list[str]]:
-    """Every SQL statement the step's engine sends while the block runs."""
-    engine = module_of(step, "database").engine
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement: str, *_: object) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def statements_for(client: TestClient, step: Step, path: str) -> list[str]:
-    with counting_statements(step) as statements:
+    with engines.counting_statements(step) as statements:
         response = client.get(path)
     assert response.status_code == 200, response.text
     return statements
@@ -124,8 +113,7 @@ class TestForeignKeysInTheSQLiteFile:
         self, client: TestClient, step: Step
     ) -> None:
         engine = module_of(step, "database").engine
-        with engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert engines.scalar(engine, "PRAGMA foreign_keys") == 1
 
     def test_posts_reference_users_with_on_delete_cascade(
         self, client: TestClient, database_url: str
@@ -168,7 +156,7 @@ class TestNoNPlusOne:
         alice = create_user(client, "alice")
         for n in range(50):
             create_post(client, alice["id"], f"post {n}")
-        with counting_statements(step) as statements:
+        with engines.counting_statements(step) as statements:
             assert client.delete(f"/users/{alice['id']}").status_code == 204
         assert statements
         assert [statement for statement in statements if "posts" in statement.lower()] == []
@@ -204,11 +192,11 @@ def test_date_posted_is_utc_whatever_the_sessions_time_zone(
     url = make_url(database_url).update_query_dict({"options": "-c TimeZone=Asia/Kolkata"})
     app = load(step, url.render_as_string(hide_password=False), monkeypatch)
     with TestClient(app) as client:
+        client.auth = auth.acting_as_owner(step)  # step 6 on: a password, the owner's token
         alice = create_user(client, "alice")
         post = create_post(client, alice["id"])
         stored = client.get(f"/posts/{post['id']}").json()["date_posted"]
         engine = module_of(step, "database").engine
-        with engine.connect() as connection:
-            assert connection.exec_driver_sql("SHOW TimeZone").scalar() == "Asia/Kolkata"
+        assert engines.scalar(engine, "SHOW TimeZone") == "Asia/Kolkata"
     assert stored == post["date_posted"]
     assert datetime.fromisoformat(stored).utcoffset() == timedelta(0)

@@ -4,8 +4,10 @@ import json
 import urllib.request
 from pathlib import Path
 
-from shared.catalog import Step, latest
-from shared.server import UvicornServer, free_port
+import pytest
+
+from shared.catalog import Step
+from shared.server import UvicornServer
 from tests.support import migrations
 
 
@@ -31,6 +33,7 @@ def exercise(base_url: str) -> None:
     assert b"swagger-ui" in body
 
 
+@pytest.mark.names_the_step
 def test_uvicorn_command_from_the_readme_serves_the_step(
     step: Step, backend: str, database_url: str, tmp_path: Path
 ) -> None:
@@ -40,22 +43,6 @@ def test_uvicorn_command_from_the_readme_serves_the_step(
     # `uvicorn steps.<package>.main:app --reload`, run from the repository root.
     with UvicornServer(
         step.app_ref, env=env, extra_args=["--reload"], log_path=tmp_path / "uvicorn.log"
-    ) as server:
-        exercise(server.url)
-        _, body = request("GET", f"{server.url}/")
-        assert json.loads(body)["step"] == step.number
-
-
-def test_make_run_serves_the_newest_step(tmp_path: Path) -> None:
-    """`make run` from the README, on a throw-away database and a free port."""
-    step = latest()
-    port = free_port()
-    with UvicornServer(
-        step.app_ref,
-        port=port,
-        env={"DATABASE_URL": f"sqlite:///{tmp_path}/run.db"},
-        command=["make", "--no-print-directory", "run", f"PORT={port}"],
-        log_path=tmp_path / "make-run.log",
     ) as server:
         exercise(server.url)
         _, body = request("GET", f"{server.url}/")

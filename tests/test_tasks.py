@@ -22,6 +22,7 @@ def all_tasks(client: TestClient) -> list[dict]:
     return response.json()
 
 
+@pytest.mark.names_the_step
 def test_welcome_names_the_step(client: TestClient, step: Step) -> None:
     response = client.get("/")
     assert response.status_code == 200

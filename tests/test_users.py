@@ -355,10 +355,12 @@ def test_patch_to_another_users_value_is_409_and_changes_nothing(
 
 
 def test_patch_unknown_user_is_404_and_creates_nothing(client: TestClient) -> None:
+    # Alice asks (from step 6 on, only a logged-in user gets past the 401).
+    alice = create(client)
     response = client.patch("/users/999", json={"username": "ghost"})
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
-    assert all_users(client) == []
+    assert all_users(client) == [fields_of(alice)]
 
 
 def test_patch_ignores_an_id_in_the_body(client: TestClient) -> None:
@@ -391,6 +393,7 @@ def test_delete_unknown_user_is_404(client: TestClient) -> None:
 
 def test_deleting_twice_is_404_the_second_time(client: TestClient) -> None:
     alice = create(client)
+    create(client, username="bob", email="bob@example.com")  # who asks the second time
     assert client.delete(f"/users/{alice['id']}").status_code == 204
     assert client.delete(f"/users/{alice['id']}").status_code == 404
 

@@ -1,6 +1,6 @@
 """`make bench`: how fast each persistent step is, as a user would feel it.
 
-    python -m shared.bench            the full run (about 2 minutes on 2 cores)
+    python -m shared.bench            the full run (about 5 minutes on 2 cores)
     python -m shared.bench --help     smaller data sets, fewer requests, other output
 
 Each step runs in its own uvicorn (one worker, no access log) on loopback,
@@ -11,5 +11,13 @@ docs/assets/benchmark/ (JSON, a Markdown table and an SVG chart), which the
 """
 
 # The path at which the benchmark's wrapper app (served.py) reports how many
-# SQL statements the step has sent; no step has this path.
-STATEMENTS_PATH = "/_bench/statements"
+# SQL statements the step has sent and how much CPU its process has used; no
+# step has this path.
+COUNTERS_PATH = "/_bench/counters"
+# Where the wrapper answers its CPU profile (profile.py) since the last call,
+# when it was started with BENCH_PROFILE=1.
+PROFILE_PATH = "/_bench/profile"
+# Where the wrapper closes the step's pooled connections (the sync-vs-async
+# A/B empties one side's pool before the other side's round, so that the two
+# servers never hold PostgreSQL connections at the same time).
+DISPOSE_PATH = "/_bench/dispose"

@@ -17,6 +17,10 @@ from shared.bench.runner import Benchmark, Settings
 from shared.catalog import ROOT
 
 DEFAULT_OUTPUT = ROOT / "docs" / "assets" / "benchmark"
+# The same benchmark run on the code before issue 13 (made once, with
+# `--output` elsewhere and its results.json copied here): the page compares
+# every run with it.
+BASELINE = DEFAULT_OUTPUT / "baseline.json"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -34,13 +38,54 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--batch-rows", type=int, default=defaults.batch_rows)
     parser.add_argument(
+        "--hashing-requests",
+        type=int,
+        default=defaults.hashing_requests,
+        help="per row of an endpoint that hashes a password (sign-up, login)",
+    )
+    parser.add_argument("--hashing-warmup", type=int, default=defaults.hashing_warmup)
+    parser.add_argument(
+        "--hash-samples", type=int, default=defaults.hash_samples, help="hashes timed in-process"
+    )
+    parser.add_argument(
+        "--async-requests",
+        type=int,
+        default=defaults.async_requests,
+        help="per row of the sync-vs-async A/B",
+    )
+    parser.add_argument(
+        "--async-concurrency",
+        type=int,
+        action="append",
+        default=[],
+        help=f"connections of the sync-vs-async A/B (repeatable; {defaults.async_concurrency})",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=defaults.postgres_url,
+        metavar="URL",
+        help="server for the A/B's PostgreSQL rows ('' to leave them out)",
+    )
+    parser.add_argument(
+        "--sync-async",
+        type=int,
+        nargs=2,
+        default=(),
+        metavar=("SYNC", "ASYNC"),
+        help="the A/B's steps (default: from the catalog; 6 6 measures the method's noise)",
+    )
+    parser.add_argument(
         "--step", type=int, action="append", default=[], help="only this step (repeatable)"
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder")
+    parser.add_argument(
+        "--baseline", type=Path, default=BASELINE, help="results.json to compare with, if it exists"
+    )
     return parser.parse_args(argv)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    defaults = Settings()
     return Settings(
         requests=args.requests,
         concurrency=args.concurrency,
@@ -51,6 +96,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
         loading_users=args.loading_users,
         loading_posts_per_user=args.loading_posts_per_user,
         batch_rows=args.batch_rows,
+        hashing_requests=args.hashing_requests,
+        hashing_warmup=args.hashing_warmup,
+        hash_samples=args.hash_samples,
+        async_requests=args.async_requests,
+        async_concurrency=tuple(args.async_concurrency) or defaults.async_concurrency,
+        postgres_url=args.postgres,
+        sync_async_steps=tuple(args.sync_async),
         steps=tuple(args.step),
     )
 
@@ -73,11 +125,12 @@ def main(argv: list[str]) -> int:
         "python": platform.python_version(),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    results["targets"] = report.targets(results)
+    baseline = json.loads(args.baseline.read_text()) if args.baseline.is_file() else None
+    results["targets"] = report.targets(results, baseline)
 
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = report.markdown(results)
+    table = report.markdown(results, baseline)
     (args.output / "results.md").write_text(table)
     (args.output / "chart.svg").write_text(report.svg_chart(results))
     print()

@@ -22,7 +22,7 @@ from typing import Any
 import httptools
 
 HOST = "127.0.0.1"
-REQUEST_TIMEOUT_S = 30.0
+REQUEST_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,14 @@ class Request:
     method: str
     path: str
     body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "application/json"
 
     def encode(self, port: int) -> bytes:
         lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {HOST}:{port}"]
+        lines += [f"{name}: {value}" for name, value in self.headers]
         if self.body is not None:
-            lines += ["Content-Type: application/json", f"Content-Length: {len(self.body)}"]
+            lines += [f"Content-Type: {self.content_type}", f"Content-Length: {len(self.body)}"]
         head = "\r\n".join([*lines, "", ""]).encode("ascii")
         return head + (self.body or b"")
 

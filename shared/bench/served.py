@@ -2,14 +2,19 @@
 
 The step itself is imported unchanged. This wrapper only
 - counts the SQL statements the step's engine sends, and answers the count
-  at STATEMENTS_PATH (a path no step has), so the driver can compute
-  statements per request without the step's API changing;
+  and the CPU time the server process has used at COUNTERS_PATH (a path no
+  step has), so the driver can compute statements and server CPU per request
+  without the step's API changing;
+- closes the step's pooled connections at DISPOSE_PATH;
+- with BENCH_PROFILE=1, runs the CPU profiler (profile.py) and answers its
+  breakdown at PROFILE_PATH;
 - for the A/B experiments, swaps one choice the step made, named by an
   environment variable (see VARIANTS), so that both sides of the comparison
   run the same step code.
 
-Environment: BENCH_STEP (the step's package, e.g. `step02_sqlite`) and,
-optionally, BENCH_VARIANT (a key of VARIANTS).
+Environment: BENCH_STEP (the step's package, e.g. `step02_sqlite`; empty for
+the constant endpoint of ceiling.py, served through the same wrapper so that
+both pay for it) and, optionally, BENCH_VARIANT (a key of VARIANTS).
 """
 
 from __future__ import annotations
@@ -18,15 +23,19 @@ import importlib
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from types import ModuleType
 
-from sqlalchemy import Engine, event
-from sqlalchemy.orm import ORMExecuteState, lazyload
+from anyio import to_thread
+from sqlalchemy import Engine, QueuePool, event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import ORMExecuteState, lazyload, selectinload
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.bench import STATEMENTS_PATH
+from shared.bench import COUNTERS_PATH, DISPOSE_PATH, PROFILE_PATH, ceiling
+from shared.bench.profile import CpuProfiler, supported
 
 # SQLite's own defaults are journal_mode=DELETE and synchronous=FULL. Every
 # variant keeps the busy timeout and the foreign keys of the steps, so that
@@ -50,18 +59,49 @@ class StatementCounter:
 
 
 class CountingApp:
-    """The step's ASGI app, plus one path that reports the statement count."""
+    """The step's ASGI app, plus the paths that report the counters and the profile."""
 
-    def __init__(self, app: ASGIApp, counter: StatementCounter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        counter: StatementCounter | None,
+        profiler: CpuProfiler | None,
+        engine: Engine | AsyncEngine | None = None,
+    ) -> None:
         self.app = app
         self.counter = counter
+        self.profiler = profiler
+        self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == STATEMENTS_PATH:
-            response = JSONResponse({"statements": self.counter.count})
-            await response(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == COUNTERS_PATH:
+            counters = {
+                "statements": self.counter.count if self.counter else 0,
+                # Every thread of this process: the event loop and the thread pool.
+                "cpu_seconds": time.process_time(),
+            }
+            await JSONResponse(counters)(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == PROFILE_PATH:
+            profile = self.profiler.take() if self.profiler else None
+            await JSONResponse({"profile": profile})(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == DISPOSE_PATH:
+            await self._dispose()
+            await JSONResponse({"disposed": self.engine is not None})(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    async def _dispose(self) -> None:
+        if isinstance(self.engine, AsyncEngine):
+            await self.engine.dispose()
+        elif self.engine is not None:
+            await to_thread.run_sync(self.engine.dispose)
+
+
+def sync_engine(engine: Engine | AsyncEngine) -> Engine:
+    """The engine that events are heard on (an async step's is inside its AsyncEngine)."""
+    return engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
 
 def replace_sqlite_setup(engine: Engine, database: ModuleType, pragmas: tuple[str, ...]) -> None:
@@ -71,9 +111,7 @@ def replace_sqlite_setup(engine: Engine, database: ModuleType, pragmas: tuple[st
     out of WAL needs it to have no other connection, so two listeners that
     disagree on the journal mode would flip it back and forth.
     """
-    for value in vars(database).values():
-        if callable(value) and event.contains(engine, "connect", value):
-            event.remove(engine, "connect", value)
+    _remove_listeners(engine, "connect", database)
 
     @event.listens_for(engine, "connect")
     def configure_sqlite(dbapi_connection, _connection_record) -> None:
@@ -92,7 +130,54 @@ def _sqlite_variant(name: str) -> Callable[[ModuleType], None]:
     return apply
 
 
+def _remove_listeners(target: object, event_name: str, module: ModuleType) -> None:
+    """Remove the listeners a step's module put on `target` for `event_name`."""
+    for value in vars(module).values():
+        if callable(value) and event.contains(target, event_name, value):
+            event.remove(target, event_name, value)
+
+
+def resize_pool(database: ModuleType, size: int, overflow: int) -> None:
+    """Give the step's engine a pool of this size, with the step's own connect listeners."""
+    old = database.engine.pool
+    database.engine.pool = QueuePool(
+        old._creator,
+        pool_size=size,
+        max_overflow=overflow,
+        recycle=old._recycle,
+        reset_on_return=old._reset_on_return,
+        _dispatch=old.dispatch,
+        dialect=old._dialect,
+    )
+
+
+def polling_writers(database: ModuleType) -> None:
+    """Writers wait for SQLite's lock by polling (busy_timeout) alone, as before issue 13."""
+    _remove_listeners(database.SessionLocal, "before_flush", database)
+    _remove_listeners(database.SessionLocal, "after_transaction_end", database)
+
+
+def one_connection(database: ModuleType) -> None:
+    """Every request waits for the pool's one connection: writers queue, and readers too."""
+    polling_writers(database)
+    resize_pool(database, 1, 0)
+
+
+def default_pool(database: ModuleType) -> None:
+    """SQLAlchemy's default pool: 5 connections kept, 10 more opened and closed on demand."""
+    resize_pool(database, 5, 10)
+
+
 EAGER_LOADERS = {"selectinload", "joinedload", "subqueryload"}
+
+
+def _swap_loaders(database: ModuleType, replacement: Callable[..., object]) -> None:
+    """Every eager loader option the step's modules import becomes `replacement`."""
+    package = database.__name__.rpartition(".")[0]
+    for name, module in list(sys.modules.items()):
+        if name.startswith(package + ".") and module is not None:
+            for loader in EAGER_LOADERS & set(vars(module)):
+                setattr(module, loader, replacement)
 
 
 def load_posts_lazily(database: ModuleType) -> None:
@@ -102,11 +187,8 @@ def load_posts_lazily(database: ModuleType) -> None:
     its modules import (replaced by `lazyload`) and the relationship's own
     `lazy=` (overridden on every query of users).
     """
+    _swap_loaders(database, _lazy_instead)
     package = database.__name__.rpartition(".")[0]
-    for name, module in list(sys.modules.items()):
-        if name.startswith(package + ".") and module is not None:
-            for loader in EAGER_LOADERS & set(vars(module)):
-                setattr(module, loader, _lazy_instead)
     user = importlib.import_module(f"{package}.models").User
 
     @event.listens_for(database.SessionLocal, "do_orm_execute")
@@ -123,18 +205,35 @@ def _lazy_instead(attribute: object, *_more: object, **_options: object) -> obje
     return lazyload(attribute)
 
 
+def load_posts_in_a_second_query(database: ModuleType) -> None:
+    """`selectinload` wherever the step chose another eager loader (step 4's first version)."""
+    _swap_loaders(database, selectinload)
+
+
 VARIANTS: dict[str, Callable[[ModuleType], None]] = {
     **{name: _sqlite_variant(name) for name in SQLITE_SETTINGS},
     "lazy-posts": load_posts_lazily,
+    "selectin-posts": load_posts_in_a_second_query,
+    "polling-writers": polling_writers,
+    "one-connection": one_connection,
+    "default-pool": default_pool,
 }
 
 
-def build(package: str, variant: str = "") -> CountingApp:
+def build(package: str, variant: str = "", profile: bool = False) -> CountingApp:
+    profiler = CpuProfiler().start() if profile and supported() else None
+    if not package:
+        return CountingApp(ceiling.app, None, profiler)
     main = importlib.import_module(f"steps.{package}.main")
     database = importlib.import_module(f"steps.{package}.database")
     if variant:
         VARIANTS[variant](database)
-    return CountingApp(main.app, StatementCounter(database.engine))
+    counter = StatementCounter(sync_engine(database.engine))
+    return CountingApp(main.app, counter, profiler, database.engine)
 
 
-app = build(os.environ["BENCH_STEP"], os.environ.get("BENCH_VARIANT", ""))
+app = build(
+    os.environ.get("BENCH_STEP", ""),
+    os.environ.get("BENCH_VARIANT", ""),
+    profile=os.environ.get("BENCH_PROFILE") == "1",
+)

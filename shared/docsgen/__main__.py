@@ -18,6 +18,7 @@ def generate(out: Path) -> list[Path]:
         "steps.md": overview.steps_table(),
         "steps-diagram.md": overview.steps_diagram(),
         "reference/make.md": reference.make_page(ROOT / "Makefile"),
+        "exercises.md": commands.exercises_page(),
     }
     with tempfile.TemporaryDirectory(prefix="docs-examples-") as databases:
         for step in STEPS:

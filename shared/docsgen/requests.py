@@ -30,6 +30,9 @@ def capture(step: Step, database_dir: Path) -> list[tuple[Example, int, Any]]:
     url = f"sqlite:///{database_dir / step.package}.db"
     # Read at import time by the step's database module, as in a learner's shell.
     os.environ["DATABASE_URL"] = url
+    # Step 6 on: the signing key of a throw-away app is throw-away too, and is
+    # never written into the repository's .data/.
+    os.environ["SECRET_KEY_FILE"] = str(database_dir / f"{step.package}.key")
     if step.offers("migrations"):
         subprocess.run(
             [venv_command("alembic"), "-c", str(step.alembic_ini), "upgrade", "head"],

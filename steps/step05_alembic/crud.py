@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from .models import Post, Task, User
 from .schemas import PostCreate, PostUpdate, TaskCreate, UserCreate, UserUpdate
@@ -54,10 +54,11 @@ def delete_task(db: Session, task: Task) -> None:
 
 # --8<-- [start:users]
 def get_user(db: Session, user_id: int, *, with_posts: bool = False) -> User | None:
-    # Load the posts now, in one more query however many there are, rather
-    # than lazily while the response is built; for a list of users, lazy
-    # loading would run one query per user (the N+1 problem).
-    options = [selectinload(User.posts)] if with_posts else []
+    # Load the posts now, in the same query (a LEFT OUTER JOIN), rather than
+    # lazily while the response is built: one user is one query, however
+    # many posts. For a list of users, selectinload(User.posts) would add one
+    # query for all their posts; lazy loading, one per user (the N+1 problem).
+    options = [joinedload(User.posts)] if with_posts else []
     return db.get(User, user_id, options=options)
 
 

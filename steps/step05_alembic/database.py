@@ -1,6 +1,7 @@
 """The database connection: engine, sessions, the declarative base."""
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +27,12 @@ engine = create_engine(
     # FastAPI runs `def` endpoints in a thread pool, so a pooled SQLite
     # connection is used by several threads over its life (one at a time).
     connect_args={"check_same_thread": False} if IS_SQLITE else {},
+    # A connection kept for each of the 40 threads FastAPI runs `def`
+    # endpoints on (AnyIO's default). With SQLAlchemy's default of 5, the
+    # requests past the fifth open a connection and close it again, each time.
+    pool_size=40,
 )
+SessionLocal = sessionmaker(bind=engine)
 
 if IS_SQLITE:
 
@@ -47,8 +53,24 @@ if IS_SQLITE:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # SQLite lets one writer in at a time, and busy_timeout makes the others
+    # poll for the lock with sleeps that grow to 100 ms: under load an unlucky
+    # writer waits a second while later ones go first. The writers of this
+    # process queue on a lock instead, from their first write to the end of
+    # their transaction (busy_timeout still covers other processes).
+    write_turn = threading.Lock()
 
-SessionLocal = sessionmaker(bind=engine)
+    @event.listens_for(SessionLocal, "before_flush")
+    def wait_for_write_turn(session, _flush_context, _instances) -> None:
+        if not session.info.get("writing"):
+            write_turn.acquire()
+            session.info["writing"] = True
+
+    @event.listens_for(SessionLocal, "after_transaction_end")
+    def end_write_turn(session, transaction) -> None:
+        # A flush runs in a subtransaction; only the outermost one ends the write.
+        if transaction.parent is None and session.info.pop("writing", False):
+            write_turn.release()
 
 
 # --8<-- [start:naming]

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
 
 from shared.catalog import ROOT, Step
 from shared.server import venv_command
@@ -45,6 +48,21 @@ def run(step: Step, url: str, name: str, *args, **kwargs):
             apps.forget(step)
 
 
+def revision_of(url: str) -> str | None:
+    """The revision the database at `url` is at, by its alembic_version table (None: no table)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_of(step: Step) -> str | None:
+    """The newest revision of the step's migrations."""
+    return ScriptDirectory.from_config(config(step)).get_current_head()
+
+
 def upgrade(step: Step, url: str, revision: str = "head") -> None:
     run(step, url, "upgrade", revision)
 
@@ -60,7 +78,7 @@ def cli(
 
     alembic -c steps/<package>/alembic.ini <args>
     """
-    config_file = ini or f"steps/{step.package}/alembic.ini"
+    config_file = ini or os.path.relpath(step.alembic_ini, cwd)
     return subprocess.run(
         [venv_command("alembic"), "-c", config_file, *args],
         cwd=cwd,
@@ -69,3 +87,20 @@ def cli(
         capture_output=True,
         text=True,
     )
+
+
+def table_names(url: str) -> set[str]:
+    """The tables of the database at `url`, without Alembic's own."""
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def column_names(url: str, table: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return {column["name"] for column in inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()

@@ -24,9 +24,15 @@ class Server:
         with self._admin() as connection:
             connection.execute("SELECT 1")
 
+    def connect(self, database: str | None = None) -> psycopg.Connection:
+        """An autocommit connection to `database` (by default the server's own)."""
+        url = self.url.set(drivername="postgresql")
+        if database is not None:
+            url = url.set(database=database)
+        return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
     def _admin(self) -> psycopg.Connection:
-        conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return psycopg.connect(conninfo, autocommit=True)
+        return self.connect()
 
     def url_of(self, database: str) -> str:
         return self.url.set(database=database).render_as_string(hide_password=False)

@@ -1,0 +1,225 @@
+"""Practice mode: build a step yourself, and let the suite judge it.
+
+    python -m shared.practice start N [--reset]   make practice STEP=N [RESET=1]
+    python -m shared.practice check N [...]       make check STEP=N [APP=... APP_DIR=...]
+    python -m shared.practice app N               the practice copy's app, for make run
+
+A practice copy of step N lives in practice/<step's folder>/ (git-ignored),
+made from step N-1's code (step 1 starts from a minimal app): the learner
+changes it until `make check STEP=N` passes every rule of step N's contract.
+`make check` runs the suite's contract tests for step N against the copy, or
+against any app (APP=module:app APP_DIR=folder), and prints one line per rule;
+with EXERCISE=name, the checker of one of the step's exercises instead
+(shared/exercises.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from shared import catalog, exercises
+from shared.catalog import ROOT, Step
+
+COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-wal", "*.db-shm")
+
+# Step 1 starts from an app that answers, and nothing more.
+STARTER_APP = '''"""Step 1, your version: a task list kept in memory.
+
+Run it from the repository root:
+
+    make run STEP=1 PRACTICE=1
+"""
+
+from fastapi import FastAPI
+
+app = FastAPI(title="Tasks in memory")
+
+
+@app.get("/")
+def welcome() -> dict[str, str | int]:
+    return {"step": 1, "title": app.title, "docs": "/docs"}
+'''
+
+
+def folder_of(step: Step, root: Path = ROOT) -> Path:
+    return root / "practice" / step.package
+
+
+def app_of(step: Step) -> str:
+    return f"practice.{step.package}.main:app"
+
+
+def page_of(step: Step) -> str:
+    return f"docs/steps/{step.package}.md"
+
+
+def start(step: Step, reset: bool, root: Path = ROOT) -> int:
+    """A practice copy of `step` in `root`/practice/ (the repository's, for a learner)."""
+    folder = folder_of(step, root)
+    if folder.exists():
+        if not reset:
+            print(
+                f"{folder.relative_to(root)} already exists: it is your work, left as it is.\n"
+                f"To start over: make practice STEP={step.number} RESET=1 "
+                "(your copy is kept beside it, renamed)."
+            )
+            return 1
+        kept = folder.with_name(f"{folder.name}.before-{time.strftime('%Y%m%d-%H%M%S')}")
+        folder.rename(kept)
+        print(f"Your previous copy is now {kept.relative_to(root)}.")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    (folder.parent / "__init__.py").touch()
+    previous = catalog.previous(step)
+    if previous is None:
+        folder.mkdir()
+        (folder / "__init__.py").touch()
+        (folder / "main.py").write_text(STARTER_APP)
+    else:
+        shutil.copytree(previous.path, folder, ignore=COPIED)
+        own_package(folder, previous, step)
+    (folder / "CHECKLIST.md").write_text(checklist(step, previous))
+    print(f"{folder.relative_to(root)}: your step {step.number}, made from ", end="")
+    print(f"step {previous.number}'s code." if previous else "a minimal app.")
+    print(f"Read {folder.relative_to(root)}/CHECKLIST.md, then: make check STEP={step.number}")
+    return 0
+
+
+def own_package(folder: Path, previous: Step, step: Step) -> None:
+    """The copy imports itself, not the step it was copied from (Alembic's env.py does)."""
+    for path in folder.rglob("*.py"):
+        text = path.read_text()
+        changed = text.replace(f"steps.{previous.package}", f"practice.{step.package}")
+        changed = changed.replace(f"steps/{previous.package}", f"practice/{step.package}")
+        if changed != text:
+            path.write_text(changed)
+
+
+def checklist(step: Step, previous: Step | None) -> str:
+    """What step N asks, from its page's "What you will learn", and the commands."""
+    page = (ROOT / page_of(step)).read_text()
+    match = re.search(r"^## What you will learn\n(.*?)^## ", page, flags=re.DOTALL | re.MULTILINE)
+    learn = match[1].strip() if match else f"See {page_of(step)}."
+    start_from = f"step {previous.number}'s code" if previous else "a minimal app"
+    n = step.number
+    return f"""# Step {n}: {step.title}, your way
+
+This folder started as {start_from}. Change it until it does what step {n}
+does; its page explains how: {page_of(step)} (or `make docs`).
+
+## What step {n} asks of you
+
+{learn}
+
+## The loop
+
+```bash
+make run STEP={n} PRACTICE=1    # serve this copy on http://127.0.0.1:8000
+make check STEP={n}             # one line per rule of step {n}'s contract
+```
+
+Stuck? Compare with the real step: `diff -r practice/{step.package} steps/{step.package}`.
+"""
+
+
+def selection(step: Step, exercise: str | None) -> list[str]:
+    """The tests that judge: step N's contract, or one of its exercises' checker.
+
+    A checker is a few tests in one module: run in this process, without
+    workers, it is judged in seconds (starting workers that each collect the
+    whole suite would take longer than the tests themselves). No checker
+    fuzzes, so the fuzzers' plugins stay unloaded (a second of start-up).
+    """
+    if exercise is None:
+        return ["-n", "auto", "-m", "not exercise and not selfcheck", "tests"]
+    found = exercises.get(exercise)
+    if found.step_number != step.number:
+        raise LookupError(f"{exercise} is an exercise of step {found.step_number}: {found.command}")
+    fuzzers = ["-p", "no:hypothesispytest", "-p", "no:schemathesis"]
+    return [*fuzzers, "-n", "0", "-m", found.marker, exercises.CHECKERS]
+
+
+def check(
+    step: Step,
+    app: str | None,
+    app_dir: Path | None,
+    exercise: str | None,
+    junit: Path | None,
+    report: Path | None = None,
+) -> int:
+    try:
+        tests = selection(step, exercise)
+    except LookupError as error:
+        print(error)
+        return 2
+    if app is None:
+        if not folder_of(step).exists():
+            print(f"No practice copy of step {step.number} yet: make practice STEP={step.number}")
+            return 2
+        app, app_dir = app_of(step), ROOT
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--rootdir={ROOT}",
+        f"--config-file={ROOT / 'pyproject.toml'}",
+        "-p",
+        "tests.support.judge",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        "--tb=no",
+        "-rN",
+        f"--step={step.number}",
+        f"--app={app}",
+        "--backend=sqlite",
+        *tests,
+    ]
+    if app_dir is not None:
+        command += [f"--app-dir={app_dir}"]
+    if junit is not None:
+        command += [f"--junitxml={junit}"]
+    if report is not None:
+        command += [f"--judge-report={report}"]
+    # SQLite only, as on a learner's laptop: no PostgreSQL, not CI's rules.
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["TEST_DATABASE_URL"] = ""
+    env["FUZZ_BUDGET"] = "judge"  # says whether a rule fails; does not shrink the example
+    return subprocess.run(command, cwd=ROOT, env=env).returncode
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.practice", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    start_parser = commands.add_parser("start", help="make a practice copy of step N")
+    start_parser.add_argument("step", type=int)
+    start_parser.add_argument("--reset", action="store_true", help="start over (yours is kept)")
+    start_parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    check_parser = commands.add_parser("check", help="judge a practice copy or an app")
+    check_parser.add_argument("step", type=int)
+    check_parser.add_argument("--app", help="module:app to judge instead of the practice copy")
+    check_parser.add_argument("--app-dir", type=Path, help="the folder --app imports from")
+    check_parser.add_argument("--exercise", help="run this exercise's checker instead")
+    check_parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
+    check_parser.add_argument("--report", type=Path, help="also write each rule's verdict (JSON)")
+    app_parser = commands.add_parser("app", help="print the practice copy's module:app")
+    app_parser.add_argument("step", type=int)
+    args = parser.parse_args(argv)
+    step = catalog.get(args.step)
+    if args.command == "start":
+        return start(step, args.reset, args.root)
+    if args.command == "app":
+        print(app_of(step))
+        return 0
+    return check(step, args.app, args.app_dir, args.exercise, args.junit, args.report)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,132 @@
+"""The `make` commands the README and the docs tell a learner to type.
+
+Read from the pages themselves (the shell blocks of README.md and
+docs/**/*.md, and the commands the docs generator writes on every step page),
+never typed again by hand, so that the checks that run them cannot go stale:
+
+- tests/test_makefile.py runs the ones a test can run (servers, migrations,
+  docs builds) and fails on a documented command nobody runs;
+- .ci/run runs the rest (`make test` in every documented form, with and
+  without PostgreSQL, `make lint`, `make bench`): `python -m
+  tests.support.documented ci` prints them, one per line, each after the
+  conditions it runs in and a tab.
+
+Standard library only (plus the docs generator's own pure functions), so
+.ci/run can ask before anything else runs.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+
+from shared.catalog import ROOT, STEPS
+from shared.docsgen.commands import run_page
+
+SHELL_BLOCK = re.compile(r"```\s?(?:bash|sh|shell|console)\n(.*?)```", flags=re.DOTALL)
+# A command named in a sentence: "`make test STEP=2` tests only step 2".
+INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+# `make ...`, optionally after variable assignments: `TEST_DATABASE_URL=... make test`.
+MAKE_COMMAND = re.compile(r"^(?:[A-Z_]+=\S*\s+)*make\s+\S")
+
+# The targets that .ci/run runs itself: they run the suite (which cannot run
+# itself), or take minutes.
+CI_TARGETS = frozenset({"test", "lint", "bench", "setup"})
+
+
+def pages() -> dict[str, str]:
+    """Each page a learner reads, by name: the README, the docs, the generated run sections."""
+    found = {"README.md": (ROOT / "README.md").read_text()}
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        found[str(page.relative_to(ROOT))] = page.read_text()
+    for step in STEPS:
+        found[f"docs/steps/{step.package}.md (generated: how to run it)"] = run_page(step)
+    return found
+
+
+def shell_lines(markdown: str) -> list[str]:
+    """The lines of a page's shell blocks, without comments or prompts."""
+    lines = []
+    for block in SHELL_BLOCK.findall(markdown):
+        for line in block.splitlines():
+            line = line.split(" #")[0].strip().removeprefix("$ ")
+            if line and not line.startswith("#"):
+                lines.append(line)
+    return lines
+
+
+def make_commands() -> list[str]:
+    """Every documented `make` command, once each, in the order the pages give them."""
+    commands = [
+        line
+        for text in pages().values()
+        for line in shell_lines(text) + INLINE_CODE.findall(SHELL_BLOCK.sub("", text))
+        if MAKE_COMMAND.match(line)
+    ]
+    return list(dict.fromkeys(commands))
+
+
+def target(command: str) -> str:
+    """The make target a command runs: `make test STEP=2` -> `test`."""
+    words = [word for word in shlex.split(command) if "=" not in word or word.startswith("-")]
+    after_make = words[words.index("make") + 1 :]
+    return after_make[0] if after_make else "help"
+
+
+WITHOUT_POSTGRESQL = "without PostgreSQL"
+WITH_POSTGRESQL = "with PostgreSQL"
+AS_WRITTEN = "as written"
+NO_SERVER = "TEST_DATABASE_URL= "
+# `TEST_DATABASE_URL=<this machine's server> make test`: what plain `make test` finds too.
+LOCAL_SERVER_TEST = re.compile(
+    r"TEST_DATABASE_URL=\S*@(127\.0\.0\.1|localhost):5432/\S*\s+make test$"
+)
+
+
+def ci_runs() -> list[tuple[str, str]]:
+    """What .ci/run runs, as (conditions, command), once each.
+
+    A documented `make test` form runs without PostgreSQL (as on a laptop
+    with none) and with it, unless it names its own server or none; plain
+    `make test` with PostgreSQL is left out: .ci/run ends with it. A form
+    narrowed to one step (`STEP=N`, one per step page) runs without it; the
+    first of them (the README's) also with it: every step's PostgreSQL tests
+    run in that last `make test`, and seven more narrowed runs on PostgreSQL
+    would only repeat them (about ten minutes of CI's ninety).
+    """
+    runs: list[tuple[str, str]] = []
+    for command in make_commands():
+        if target(command) not in CI_TARGETS:
+            continue
+        if target(command) != "test":
+            runs.append((AS_WRITTEN, command))
+        elif command.startswith(NO_SERVER):
+            runs.append((WITHOUT_POSTGRESQL, command.removeprefix(NO_SERVER)))
+        elif LOCAL_SERVER_TEST.match(command):
+            # The local server, which plain `make test` uses too: .ci/run's last command.
+            runs.append((WITH_POSTGRESQL, "make test"))
+        elif "TEST_DATABASE_URL=" in command:
+            runs.append((AS_WRITTEN, command))
+        elif "STEP=" in command:
+            runs.append((WITHOUT_POSTGRESQL, command))
+            if not any(c == WITH_POSTGRESQL and "STEP=" in run for c, run in runs):
+                runs.append((WITH_POSTGRESQL, command))
+        else:
+            runs += [(WITHOUT_POSTGRESQL, command), (WITH_POSTGRESQL, command)]
+    return [run for run in dict.fromkeys(runs) if run != (WITH_POSTGRESQL, "make test")]
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["ci"]:
+        print("\n".join(f"{conditions}\t{command}" for conditions, command in ci_runs()))
+        return 0
+    if argv == ["all"]:
+        print("\n".join(make_commands()))
+        return 0
+    print("usage: python -m tests.support.documented ci | all", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,335 @@
+"""The checkers of the exercises at the end of each step's page (shared/exercises.py).
+
+Each test is marked with its exercise and left out of the contract run: it
+fails on the step as shipped and passes once the exercise is done. Run one
+exercise's checker on your practice copy with `make check STEP=N
+EXERCISE=name`, or on any app with APP= and APP_DIR= as for `make check`.
+tests/test_practice.py proves every checker against the step and its solution.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from shared.catalog import Step
+from tests.support import apps, auth, engines, migrations
+
+
+def create_task(client: TestClient, title: str, **fields) -> dict:
+    response = client.post("/tasks", json={"title": title, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def task_titles(client: TestClient, **params) -> list[str]:
+    response = client.get("/tasks", params=params)
+    assert response.status_code == 200, response.text
+    return [task["title"] for task in response.json()]
+
+
+def create_user(client: TestClient, username: str) -> dict:
+    response = client.post(
+        "/users", json={"username": username, "email": f"{username}@example.com"}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_post(client: TestClient, author: dict, title: str) -> dict:
+    response = client.post(f"/users/{author['id']}/posts", json={"title": title, "content": "…"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+# --- step 1: task_search ----------------------------------------------------------
+
+
+@pytest.fixture
+def groceries(client: TestClient) -> list[str]:
+    titles = ["Buy milk", "Walk the dog", "MILKSHAKE for Ada", "Call Bob", "Oat milk too"]
+    for title in titles:
+        create_task(client, title)
+    return titles
+
+
+@pytest.mark.usefixtures("groceries")
+@pytest.mark.parametrize("q", ["milk", "MILK", "Milk"])
+@pytest.mark.exercise(name="task_search")
+@pytest.mark.requires("tasks")
+def test_q_keeps_the_tasks_whose_title_contains_it_in_any_case(client: TestClient, q: str) -> None:
+    """GET /tasks?q=milk: only the tasks whose title contains q, ignoring case."""
+    assert task_titles(client, q=q) == ["Buy milk", "MILKSHAKE for Ada", "Oat milk too"]
+
+
+@pytest.mark.exercise(name="task_search")
+@pytest.mark.requires("tasks")
+def test_without_q_every_task_is_listed(client: TestClient, groceries: list[str]) -> None:
+    """GET /tasks without q lists every task, as before."""
+    assert task_titles(client) == groceries
+
+
+@pytest.mark.usefixtures("groceries")
+@pytest.mark.exercise(name="task_search")
+@pytest.mark.requires("tasks")
+def test_skip_and_limit_page_through_the_matches(client: TestClient) -> None:
+    """skip and limit apply after the search: they page through the matches."""
+    assert task_titles(client, q="milk", skip=1, limit=1) == ["MILKSHAKE for Ada"]
+    assert task_titles(client, q="nothing like it") == []
+
+
+# --- step 2: completed_filter -----------------------------------------------------
+
+
+@pytest.fixture
+def chores(client: TestClient) -> None:
+    for n, completed in enumerate([True, False, True, False, True]):
+        create_task(client, f"chore {n}", completed=completed)
+
+
+@pytest.mark.usefixtures("chores")
+@pytest.mark.exercise(name="completed_filter")
+@pytest.mark.requires("persistent")
+def test_completed_true_or_false_keeps_those_tasks_only(client: TestClient) -> None:
+    """GET /tasks?completed=true: the completed tasks only; completed=false: the open ones."""
+    assert task_titles(client, completed="true") == ["chore 0", "chore 2", "chore 4"]
+    assert task_titles(client, completed="false") == ["chore 1", "chore 3"]
+    assert len(task_titles(client)) == 5
+
+
+@pytest.mark.usefixtures("chores")
+@pytest.mark.exercise(name="completed_filter")
+@pytest.mark.requires("persistent")
+def test_the_filter_runs_before_skip_and_limit(client: TestClient) -> None:
+    """skip and limit page through the filtered tasks, not through all of them."""
+    assert task_titles(client, completed="true", skip=1, limit=1) == ["chore 2"]
+
+
+@pytest.mark.exercise(name="completed_filter")
+@pytest.mark.requires("persistent")
+def test_completed_that_is_not_a_boolean_is_422(client: TestClient) -> None:
+    """completed=maybe is a 422, not an empty list."""
+    assert client.get("/tasks", params={"completed": "maybe"}).status_code == 422
+
+
+# --- step 3: user_by_username -----------------------------------------------------
+
+
+@pytest.mark.exercise(name="user_by_username")
+@pytest.mark.requires("users")
+def test_a_user_is_found_by_username(client: TestClient) -> None:
+    """GET /users/by-username/{username} returns that user, as GET /users/{id} does."""
+    create_user(client, "alice")
+    bob = create_user(client, "bob")
+    response = client.get("/users/by-username/bob")
+    assert response.status_code == 200, response.text
+    assert response.json() == client.get(f"/users/{bob['id']}").json()
+
+
+@pytest.mark.exercise(name="user_by_username")
+@pytest.mark.requires("users")
+def test_an_unknown_username_is_404(client: TestClient) -> None:
+    """An unknown username is a 404 "User not found"."""
+    create_user(client, "alice")
+    response = client.get("/users/by-username/nobody")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "User not found"}
+
+
+# --- step 4: post_search ----------------------------------------------------------
+
+
+@pytest.fixture
+def alice_and_bob_posts(client: TestClient) -> dict:
+    alice, bob = create_user(client, "alice"), create_user(client, "bob")
+    for title in ["Hello world", "100% sure", "WORLD news", "snake_case", "Other worlds"]:
+        create_post(client, alice, title)
+    create_post(client, bob, "Bob's world")
+    return alice
+
+
+def post_titles(client: TestClient, path: str, **request) -> list[str]:
+    """The titles of the posts a GET of `path` lists, in order."""
+    response = client.get(path, **request)
+    assert response.status_code == 200, response.text
+    return [post["title"] for post in response.json()]
+
+
+def searched(client: TestClient, user: dict, **params) -> list[str]:
+    return post_titles(client, f"/users/{user['id']}/posts", params=params)
+
+
+@pytest.mark.exercise(name="post_search")
+@pytest.mark.requires("posts")
+def test_q_keeps_that_users_posts_whose_title_contains_it(
+    client: TestClient, alice_and_bob_posts: dict
+) -> None:
+    """GET /users/{id}/posts?q=world: that user's posts whose title has q, in any case, by id."""
+    found = searched(client, alice_and_bob_posts, q="world")
+    assert found == ["Hello world", "WORLD news", "Other worlds"]
+    assert len(searched(client, alice_and_bob_posts)) == 5
+
+
+@pytest.mark.exercise(name="post_search")
+@pytest.mark.requires("posts")
+def test_percent_and_underscore_in_q_match_themselves(
+    client: TestClient, alice_and_bob_posts: dict
+) -> None:
+    """A % or _ in q matches that character, not any text (LIKE's wildcards are escaped)."""
+    assert searched(client, alice_and_bob_posts, q="100%") == ["100% sure"]
+    assert searched(client, alice_and_bob_posts, q="_") == ["snake_case"]
+
+
+@pytest.mark.exercise(name="post_search")
+@pytest.mark.requires("posts")
+def test_skip_and_limit_page_through_the_found_posts(
+    client: TestClient, alice_and_bob_posts: dict
+) -> None:
+    """skip and limit page through the posts found, not through all of them."""
+    assert searched(client, alice_and_bob_posts, q="world", skip=1, limit=1) == ["WORLD news"]
+
+
+# --- step 5: task_priority --------------------------------------------------------
+
+
+@pytest.mark.exercise(name="task_priority")
+@pytest.mark.requires("migrations")
+def test_a_task_has_a_priority_of_3_unless_told(client: TestClient) -> None:
+    """A task has a priority: 3 unless the body gives one from 1 to 5; PUT changes it."""
+    assert create_task(client, "Someday").get("priority") == 3
+    urgent = create_task(client, "Now", priority=1)
+    assert urgent.get("priority") == 1
+    assert client.get(f"/tasks/{urgent['id']}").json().get("priority") == 1
+    response = client.put(f"/tasks/{urgent['id']}", json={"title": "Now", "priority": 5})
+    assert response.status_code == 200, response.text
+    assert response.json().get("priority") == 5
+
+
+@pytest.mark.parametrize("priority", [0, 6, -1, "high"])
+@pytest.mark.exercise(name="task_priority")
+@pytest.mark.requires("migrations")
+def test_a_priority_out_of_1_to_5_is_422(client: TestClient, priority: object) -> None:
+    """A priority outside 1 to 5 is a 422, and creates nothing."""
+    response = client.post("/tasks", json={"title": "Odd", "priority": priority})
+    assert response.status_code == 422
+    assert task_titles(client) == []
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="task_priority")
+@pytest.mark.requires("migrations")
+def test_the_migration_gives_existing_tasks_priority_3(
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new migration adds the priority: tasks written before it read back with 3."""
+    url = empty_database_url
+    migrations.upgrade(step, url)
+    migrations.downgrade(step, url, "-1")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO tasks (title, description, completed) VALUES ('old', '', false)")
+        )
+    engine.dispose()
+
+    migrations.upgrade(step, url)
+    with TestClient(apps.load(step, url, monkeypatch)) as client:
+        [task] = client.get("/tasks").json()
+    assert task.get("priority") == 3
+    # Nothing left for autogenerate: the models and the new head agree.
+    migrations.run(step, url, "check")
+
+
+# --- step 6: my_posts -------------------------------------------------------------
+
+
+@pytest.fixture
+def alice_with_posts(client: TestClient) -> dict:
+    alice, bob = auth.sign_up(client, "alice"), auth.sign_up(client, "bob")
+    for n in range(3):
+        create_post(client, alice, f"alice {n}")
+        create_post(client, bob, f"bob {n}")
+    return alice
+
+
+def my_posts(client: TestClient, me: dict, **params) -> list[str]:
+    return post_titles(client, "/users/me/posts", params=params, headers=auth.headers_for(me))
+
+
+@pytest.mark.exercise(name="my_posts")
+@pytest.mark.requires("auth")
+def test_my_posts_are_the_posts_of_the_user_of_the_token(
+    client: TestClient, alice_with_posts: dict
+) -> None:
+    """GET /users/me/posts with a token: that user's posts, by id, and no one else's."""
+    assert my_posts(client, alice_with_posts) == ["alice 0", "alice 1", "alice 2"]
+
+
+@pytest.mark.exercise(name="my_posts")
+@pytest.mark.requires("auth")
+def test_my_posts_page_with_skip_and_limit(client: TestClient, alice_with_posts: dict) -> None:
+    """GET /users/me/posts pages with skip and limit, as every list does."""
+    assert my_posts(client, alice_with_posts, skip=1, limit=1) == ["alice 1"]
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token"])
+@pytest.mark.exercise(name="my_posts")
+@pytest.mark.requires("auth")
+def test_my_posts_without_a_valid_token_is_401(
+    client: TestClient, alice_with_posts: dict, token: str | None
+) -> None:
+    """GET /users/me/posts without a valid token is a 401 that asks for a Bearer token."""
+    headers = auth.bearer(token) if token else {}
+    response = client.get("/users/me/posts", headers=headers)
+    assert response.status_code == 401
+    assert response.headers.get("www-authenticate") == "Bearer"
+
+
+# --- step 7: authors --------------------------------------------------------------
+
+
+def authors(client: TestClient, **params) -> list[dict]:
+    response = client.get("/authors", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def add_authors(client: TestClient, *names: str) -> None:
+    for name in names:
+        author = create_user(client, name)
+        for n in range(2):
+            create_post(client, author, f"{name} {n}")
+
+
+@pytest.mark.exercise(name="authors")
+@pytest.mark.requires("async")
+def test_authors_lists_every_user_with_their_posts(client: TestClient) -> None:
+    """GET /authors: every user, by id, each with all of their posts."""
+    add_authors(client, "ada", "bob")
+    create_user(client, "cy")  # no posts yet
+    listed = [(a["username"], [p["title"] for p in a["posts"]]) for a in authors(client)]
+    assert listed == [("ada", ["ada 0", "ada 1"]), ("bob", ["bob 0", "bob 1"]), ("cy", [])]
+
+
+@pytest.mark.exercise(name="authors")
+@pytest.mark.requires("async")
+def test_authors_page_through_users_not_posts(client: TestClient) -> None:
+    """skip and limit page through the authors; each keeps all of their posts."""
+    add_authors(client, "ada", "bob", "cy")
+    [bob] = authors(client, skip=1, limit=1)
+    assert (bob["username"], len(bob["posts"])) == ("bob", 2)
+    assert client.get("/authors", params={"limit": 101}).status_code == 422
+
+
+@pytest.mark.exercise(name="authors")
+@pytest.mark.requires("async")
+def test_authors_take_two_queries_however_many_there_are(client: TestClient, step: Step) -> None:
+    """GET /authors runs two queries, however many users and posts there are."""
+    add_authors(client, "ada")
+    with engines.counting_statements(step) as few:
+        authors(client)
+    add_authors(client, "bob", "cy", "dee")
+    with engines.counting_statements(step) as many:
+        assert len(authors(client)) == 4
+    assert len(few) == len(many) <= 2, many
