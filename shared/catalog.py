@@ -66,8 +66,11 @@ class Step:
         return self.path / "alembic.ini"
 
     def judging(self, app: str, app_dir: Path | None = None) -> Step:
-        """This step's contract, applied to another app."""
-        return replace(self, app=app, app_dir=app_dir)
+        """This step's contract, applied to another app (imported from `app_dir`).
+
+        The folder is made absolute: the tests run commands from other folders too.
+        """
+        return replace(self, app=app, app_dir=app_dir.resolve() if app_dir else None)
 
     def offers(self, *features: str) -> bool:
         return set(features) <= self.features

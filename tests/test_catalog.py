@@ -3,11 +3,12 @@
 import ast
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 
 from shared import catalog
-from shared.catalog import STEPS, STEPS_DIR, Step
+from shared.catalog import ROOT, STEPS, STEPS_DIR, Step
 
 STEP_FOLDER = re.compile(r"step(\d\d)_[a-z0-9_]+")
 # What a step may take from shared/: plumbing that is not its lesson.
@@ -75,3 +76,16 @@ def test_the_makefile_helper_names_packages() -> None:
         catalog.get(len(STEPS) + 1)
     assert catalog.previous(STEPS[0]) is None
     assert catalog.previous(catalog.latest()) == (STEPS[-2] if len(STEPS) > 1 else None)
+
+
+def test_an_app_judged_from_a_relative_folder_is_found_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `make check STEP=5 APP=steps.step05_alembic.main:app APP_DIR=.`: the tests
+    # also run commands (alembic, uvicorn) from other folders.
+    monkeypatch.chdir(ROOT)
+    step = catalog.get(5)
+    judged = step.judging(step.app_ref, Path("."))
+    monkeypatch.chdir(tmp_path)
+    assert judged.path == step.path
+    assert judged.alembic_ini.is_file()
