@@ -85,7 +85,7 @@ def test_an_app_judged_from_a_relative_folder_is_found_from_any_folder(
     # also run commands (alembic, uvicorn) from other folders.
     monkeypatch.chdir(ROOT)
     step = catalog.get(5)
-    judged = step.judging(step.app_ref, Path("."))
+    judged = step.judging(step.app_ref, Path())  # APP_DIR=.
     monkeypatch.chdir(tmp_path)
     assert judged.path == step.path
     assert judged.alembic_ini.is_file()
