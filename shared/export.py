@@ -8,7 +8,8 @@ The project imports nothing from this repository:
     app/plumbing/      what the step takes from shared/ (offline docs, body limit, 422s)
     tests/             the step's contract tests, from this suite, judging app.main:app
     data/              the default SQLite database (from step 6, the signing key too)
-    pyproject.toml     the step's dependencies, pinned from requirements.lock, and a dev extra
+    pyproject.toml     the step's direct dependencies and a dev extra, pytest's settings
+    requirements.lock  every package they need, from this repository's lock, with its hashes
     README.md  .gitignore
 
 The tests are the suite's own, chosen the way `make check` chooses them (the
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -341,6 +342,51 @@ def locked_versions() -> dict[str, str]:
     }
 
 
+@dataclass
+class Locked:
+    """One package of requirements.lock: its lines (`name==version ; markers`, its hashes),
+    and the packages that require it (uv's "# via" comments)."""
+
+    name: str
+    lines: list[str] = field(default_factory=list)
+    required_by: set[str] = field(default_factory=set)
+
+
+def locked_packages() -> list[Locked]:
+    packages: list[Locked] = []
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        comment = line.strip().removeprefix("#").strip() if line.lstrip().startswith("#") else None
+        if line[:1].isalnum():
+            packages.append(Locked(canonicalize_name(line.split("==")[0]), [line]))
+        elif packages and comment is None and line.strip():
+            packages[-1].lines.append(line)  # a hash
+        elif packages and comment:
+            by = comment.removeprefix("via").strip()
+            if by and " " not in by:  # not "... (pyproject.toml)": this repository itself
+                packages[-1].required_by.add(canonicalize_name(by))
+    return packages
+
+
+def locked_subset(requirements: Iterable[str]) -> str:
+    """The lines of this repository's lock for `requirements` and all they need, hashes included.
+
+    uv wrote each package's "# via" comments: the packages that require it. A
+    package is needed when one of those is, so the closure is read from the
+    lock alone (no index, no resolver): the versions this tutorial was tested
+    with, dependencies of dependencies included. It may keep a package that only
+    an extra of this repository asked for (uvicorn's `standard`): installed,
+    never imported, harmless.
+    """
+    packages = locked_packages()
+    needed = {canonicalize_name(Requirement(r).name) for r in requirements}
+    while more := {p.name for p in packages if p.name not in needed and p.required_by & needed}:
+        needed |= more
+    missing = needed - {p.name for p in packages}
+    if missing:
+        raise ExportError(f"{', '.join(sorted(missing))}: not in requirements.lock")
+    return "".join("\n".join(p.lines) + "\n" for p in packages if p.name in needed)
+
+
 def distributions_imported_by(files: Iterable[Path]) -> set[str]:
     """The installed distributions whose modules `files` import at their top.
 
@@ -435,12 +481,15 @@ name = "{name}"
 version = "0.1.0"
 description = "Started from step {step.number} of the FastAPI + SQLAlchemy tutorial: {step.title}."
 requires-python = ">=3.11"
-# The versions the tutorial was tested with (its requirements.lock).
+# The direct dependencies, at the versions the tutorial was tested with;
+# requirements.lock pins them and everything they need, with hashes.
 dependencies = {toml_list(runtime)}
 
 [project.optional-dependencies]
 dev = {toml_list(dev)}
 
+# Only to build the project as a package (`pip wheel .`); the README's set-up
+# runs it from this folder, with requirements.lock.
 [build-system]
 requires = ["hatchling"]
 build-backend = "hatchling.build"
@@ -457,6 +506,13 @@ addopts = {toml_list(addopts)}
 filterwarnings = ["error"]
 markers = {toml_list(markers)}
 """
+
+
+def lock_header(step: Step) -> str:
+    return (
+        f"# Every package this project needs, from the lock of the tutorial's step {step.number}:\n"
+        "#   .venv/bin/pip install --no-deps --require-hashes -r requirements.lock\n"
+    )
 
 
 def readme(step: Step, name: str) -> str:
@@ -485,8 +541,17 @@ Set up once, with Python 3.11 or newer:
 
 ```bash
 python3 -m venv .venv
-.venv/bin/pip install -e ".[dev]"
+.venv/bin/pip install --no-deps --require-hashes -r requirements.lock
+.venv/bin/pip check
 ```
+
+`requirements.lock` pins every package the project needs, dependencies of
+dependencies included, to the versions the tutorial was tested with, each with
+its hashes: nothing a newer release brings can change the install. Installed
+with `--no-deps`, pip takes the file as it is; `pip check` proves nothing is
+missing. `pyproject.toml` names the direct dependencies: when you add one, make
+the lock again with a tool that writes hashes, such as uv's `pip compile
+--generate-hashes` (the tutorial's `make lock` shows how).
 
 Run it (then open http://127.0.0.1:8000/docs):
 
@@ -548,6 +613,7 @@ def write_project(step: Step, dest: Path) -> None:
     runtime, dev = dependencies(step, dest / "app", tests)
     name = project_name(dest)
     (dest / "pyproject.toml").write_text(pyproject(step, name, runtime, dev, tests))
+    (dest / "requirements.lock").write_text(lock_header(step) + locked_subset(runtime + dev))
     (dest / "README.md").write_text(readme(step, name))
     (dest / ".gitignore").write_text(gitignore(step))
     if step.offers("persistent"):

@@ -2,9 +2,10 @@
 
 The fast tests (part of `make test`) check what an export writes. The tests
 marked `export` (run by CI: `pytest -m export`) do what a learner does with
-each exported step: a venv made by the interpreter's own pip, `pip install -e
-".[dev]"`, the README's run command, one record created and read over HTTP,
-and the project's own `pytest`, which must pass. Each step's check is one test
+each exported step: a venv made by the interpreter's own pip, the README's
+set-up (its requirements.lock, hash-checked), the README's run command, one
+record created and read over HTTP, and the project's own `pytest`, which must
+pass. Each step's check is one test
 (one venv), up to a few minutes long: CI runs them with a longer watchdog than
 the suite's 7 minutes (pyproject.toml), as
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -151,6 +153,12 @@ def request(method: str, url: str, body: dict | None = None) -> tuple[int, dict]
         return response.status, json.load(response)
 
 
+def readme_blocks(project: Path) -> list[list[str]]:
+    """The lines of each ```bash block of the project's README."""
+    text = (project / "README.md").read_text()
+    return [block.strip().splitlines() for block in re.findall(r"```bash\n(.*?)```", text, re.S)]
+
+
 def longest_first() -> list[int]:
     """The step numbers, newest (longest to check) first, the two newest apart.
 
@@ -172,9 +180,13 @@ def test_an_exported_step_installs_serves_and_passes_its_own_tests(
     export.export(step, project)
     bin_dir = project / ".venv" / "bin"
 
-    # The README's set-up: the interpreter's own venv and pip, no upgrade.
+    # The README's set-up, as written: a venv made by this interpreter, with the pip it
+    # brings (no upgrade), and the project's own requirements.lock.
+    setup = readme_blocks(project)[0]
+    assert setup[0] == "python3 -m venv .venv", setup
     run_in(project, sys.executable, "-m", "venv", ".venv", timeout=300)
-    run_in(project, str(bin_dir / "pip"), "install", "--quiet", "-e", ".[dev]", timeout=900)
+    for line in setup[1:]:
+        run_in(project, *shlex.split(line), timeout=900)
 
     # The README's run command, on the default database: data/app.db.
     if step.offers("migrations"):
