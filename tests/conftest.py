@@ -15,6 +15,7 @@ import per test, in a fraction of the time.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections import Counter
@@ -144,6 +145,27 @@ def refuse_a_package_the_repository_shadows(app: str | None, app_dir: Path) -> N
             "the commands the tests start from here would import that one instead. "
             f"Judge it from a copy of its folder under another name, or move {ROOT / top} aside."
         )
+
+
+def an_event_loop_runs_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test module must not leave an asyncio event loop running in this thread.
+
+    Every later asyncio.run() in the worker would fail (step 7's tests call
+    it), in whatever module the scheduler hands it next: the failure would
+    name the wrong test. This names the module that left the loop running.
+    """
+    yield
+    if (nextitem is None or nextitem.path != item.path) and an_event_loop_runs_here():
+        raise RuntimeError(f"{item.path.name} left an asyncio event loop running in this thread")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -285,7 +285,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
+# One browser per module, not per session: Playwright's sync API keeps an
+# asyncio event loop marked as running in this thread until it stops, and every
+# asyncio.run() the worker tried meanwhile (step 7's engine disposal, its
+# create_admin command) would fail, in whatever module came next.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).is_file():
         if os.environ.get("CI"):
