@@ -510,7 +510,8 @@ markers = {toml_list(markers)}
 
 def lock_header(step: Step) -> str:
     return (
-        f"# Every package this project needs, from the lock of the tutorial's step {step.number}:\n"
+        f"# Every package this project (step {step.number} of the tutorial) needs,\n"
+        "# from the tutorial's own lock:\n"
         "#   .venv/bin/pip install --no-deps --require-hashes -r requirements.lock\n"
     )
 
