@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -153,12 +152,6 @@ def request(method: str, url: str, body: dict | None = None) -> tuple[int, dict]
         return response.status, json.load(response)
 
 
-def readme_blocks(project: Path) -> list[list[str]]:
-    """The lines of each ```bash block of the project's README."""
-    text = (project / "README.md").read_text()
-    return [block.strip().splitlines() for block in re.findall(r"```bash\n(.*?)```", text, re.S)]
-
-
 def longest_first() -> list[int]:
     """The step numbers, newest (longest to check) first, the two newest apart.
 
@@ -182,7 +175,7 @@ def test_an_exported_step_installs_serves_and_passes_its_own_tests(
 
     # The README's set-up, as written: a venv made by this interpreter, with the pip it
     # brings (no upgrade), and the project's own requirements.lock.
-    setup = readme_blocks(project)[0]
+    setup = documented.shell_blocks((project / "README.md").read_text())[0]
     assert setup[0] == "python3 -m venv .venv", setup
     run_in(project, sys.executable, "-m", "venv", ".venv", timeout=300)
     for line in setup[1:]:

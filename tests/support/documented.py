@@ -45,15 +45,22 @@ def pages() -> dict[str, str]:
     return found
 
 
-def shell_lines(markdown: str) -> list[str]:
-    """The lines of a page's shell blocks, without comments or prompts."""
-    lines = []
+def shell_blocks(markdown: str) -> list[list[str]]:
+    """The lines of each of a page's shell blocks, without comments or prompts."""
+    blocks = []
     for block in SHELL_BLOCK.findall(markdown):
+        lines = []
         for line in block.splitlines():
             line = line.split(" #")[0].strip().removeprefix("$ ")
             if line and not line.startswith("#"):
                 lines.append(line)
-    return lines
+        blocks.append(lines)
+    return blocks
+
+
+def shell_lines(markdown: str) -> list[str]:
+    """The lines of all a page's shell blocks, without comments or prompts."""
+    return [line for block in shell_blocks(markdown) for line in block]
 
 
 def make_commands() -> list[str]:
