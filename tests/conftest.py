@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from shared import catalog
 from shared.catalog import ROOT, Step
 from shared.server import UvicornServer
-from tests.support import apps, auth, databases, greenlets, postgres
+from tests.support import apps, auth, coverage_workers, databases, greenlets, postgres
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -170,6 +170,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 def pytest_configure(config: pytest.Config) -> None:
     greenlets.keep_main_greenlets()  # or a worker can stall (see the module)
+    coverage_workers.stop_the_controllers_measurement(config)  # it only costs time (see the module)
     app_dir = config.getoption("--app-dir")
     if app_dir:
         refuse_a_package_the_repository_shadows(config.getoption("--app"), app_dir)
