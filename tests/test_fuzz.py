@@ -17,6 +17,8 @@ pytest's private `Node._nodeid`, which pytest 9.2 no longer has.
 
 import json
 import os
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -179,3 +181,14 @@ def test_linked_calls_keep_the_contract(
             FUZZ_SETTINGS, max_examples=BUDGET.scenarios, stateful_step_count=CALLS_PER_SCENARIO
         )
     )
+
+
+def test_the_fuzzing_runs_untraced() -> None:
+    """`no_cover` pauses coverage here, in this thread and in the threads it starts.
+
+    Under `make test` (pytest-xdist workers, coverage on) this failed while
+    pytest-cov's second measurement in each worker took over whenever the real
+    one paused: see tests/support/coverage_workers.py.
+    """
+    assert sys.gettrace() is None
+    assert threading.gettrace() is None
