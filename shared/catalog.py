@@ -152,7 +152,13 @@ def main(argv: list[str]) -> int:
     if argv == ["numbers"]:
         print(" ".join(str(step.number) for step in STEPS))
         return 0
-    print("usage: python3 -m shared.catalog package [N] | numbers", file=sys.stderr)
+    if len(argv) == 3 and argv[0] == "offers":
+        # Prints the feature if step N offers it, nothing if not (for make's $(if ...)).
+        if get(int(argv[1])).offers(argv[2]):
+            print(argv[2])
+        return 0
+    usage = "usage: python3 -m shared.catalog package [N] | numbers | offers N feature"
+    print(usage, file=sys.stderr)
     return 2
 
 

@@ -78,6 +78,16 @@ def test_the_makefile_helper_names_packages() -> None:
     assert catalog.previous(catalog.latest()) == (STEPS[-2] if len(STEPS) > 1 else None)
 
 
+def test_the_makefile_helper_says_which_steps_run_async_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`make test STEP=N` has coverage follow greenlets only for these steps."""
+    for step in STEPS:
+        assert catalog.main(["offers", str(step.number), "async"]) == 0
+        printed = capsys.readouterr().out.strip()
+        assert printed == ("async" if step.offers("async") else ""), step.package
+
+
 def test_an_app_judged_from_a_relative_folder_is_found_from_any_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
