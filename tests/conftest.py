@@ -16,6 +16,7 @@ import per test, in a fraction of the time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from collections import Counter
@@ -318,7 +319,9 @@ def client(app: FastAPI, step: Step) -> Iterator[TestClient]:
     """
     with TestClient(app) as test_client:
         test_client.auth = auth.acting_as_owner(step)
-        test_client.event_hooks["response"].append(auth.assert_no_secrets)
+        test_client.event_hooks["response"].append(
+            functools.partial(auth.assert_no_secrets, passwords=step.offers("auth"))
+        )
         yield test_client
 
 

@@ -200,25 +200,28 @@ HASH_FIELDS = frozenset({"password_hash", "hashed_password"})
 PASSWORD_FIELDS = frozenset({"password", "current_password"})
 
 
-def secrets_in(value: Any, echoed: bool = False) -> list[str]:
+def secrets_in(value: Any, echoed: bool = False, *, passwords: bool = True) -> list[str]:
     """Where a JSON value shows a secret, as readable paths (empty when it shows none).
 
+    `passwords`: the app has passwords (step 6 on, or an app judged as one).
     Inside the `input` a 422 echoes, a key is one the client sent: a key named
-    like a hash column is the client's own (the fuzzer sends such bodies to
-    step 1), not the app's; a password there must still be masked, and a real
-    hash, the password or the key are found wherever they are.
+    like a hash column is the client's own, not the app's, and so is a key named
+    like a password in an app without passwords (the fuzzer sends such bodies to
+    every step); an app with passwords must mask them there too. A real hash,
+    the suite's password or the key are found wherever they are, on every step.
     """
     found: list[str] = []
     if isinstance(value, dict):
         for key, item in value.items():
             if key in HASH_FIELDS and not echoed:
                 found.append(f"a field named {key!r}")
-            if key in PASSWORD_FIELDS and not (isinstance(item, str) and set(item) <= {"*"}):
+            masked = isinstance(item, str) and set(item) <= {"*"}
+            if key in PASSWORD_FIELDS and (passwords or not echoed) and not masked:
                 found.append(f"{key!r} not masked")
-            found += secrets_in(item, echoed or key == "input")
+            found += secrets_in(item, echoed or key == "input", passwords=passwords)
     elif isinstance(value, list):
         for item in value:
-            found += secrets_in(item, echoed)
+            found += secrets_in(item, echoed, passwords=passwords)
     elif isinstance(value, str):
         if "$argon2" in value:
             found.append("an Argon2 hash")
@@ -236,8 +239,11 @@ class SecretShown(AssertionError):
     """
 
 
-def assert_no_secrets(response: httpx2.Response) -> None:
-    """A response hook for every client of the suite: no secret in any body, on any step."""
+def assert_no_secrets(response: httpx2.Response, *, passwords: bool = True) -> None:
+    """A response hook for every client of the suite: no secret in any body, on any step.
+
+    `passwords`: the app has passwords (see secrets_in).
+    """
     response.read()
     if response.request.url.path == "/openapi.json":  # describes the inputs, holds no data
         return
@@ -248,7 +254,7 @@ def assert_no_secrets(response: httpx2.Response) -> None:
             body = response.text
     else:
         body = response.text
-    found = secrets_in(body)
+    found = secrets_in(body, passwords=passwords)
     if found:
         raise SecretShown(f"{response.request.method} {response.request.url.path} answered {found}")
 
