@@ -59,6 +59,18 @@ def test_every_documented_make_command_is_run_by_a_test_or_by_ci() -> None:
         )
 
 
+def test_every_command_ci_runs_names_a_real_step() -> None:
+    """.ci/run types these as they are: `STEP=N` in one of them would stop CI with make's error."""
+    numbers = {str(step.number) for step in STEPS}
+    for _, command in documented.ci_runs():
+        for word in shlex.split(command):
+            if word.startswith("STEP="):
+                assert word.removeprefix("STEP=") in numbers, (
+                    f"the docs name `{command}`, which .ci/run runs as written: "
+                    "give a step's number, or say it in words"
+                )
+
+
 def test_every_step_has_documented_run_and_test_commands() -> None:
     commands = documented.make_commands()
     for step in STEPS:
