@@ -1046,3 +1046,17 @@ def test_in_an_app_without_passwords_an_echoed_password_key_is_the_clients_own()
     body = {"detail": [{"loc": ["body", "title"], "input": {"password": {"x": 1}}}]}
     assert auth.secrets_in(body, passwords=True)
     assert not auth.secrets_in(body, passwords=False)
+
+
+def test_the_secret_check_reads_a_json_answer_as_json_and_any_other_as_text() -> None:
+    # One reader for both clients of the suite: the contract client's hook and
+    # the fuzzer's check.
+    leaked = b'{"id": 1, "password": "hunter22"}'
+    assert auth.secrets_in_answer("/users", "application/json", leaked)
+    # As text, a key is only characters; a hash is found in any body.
+    assert not auth.secrets_in_answer("/users", "text/plain", leaked)
+    assert auth.secrets_in_answer("/users", "text/html", b"<p>$argon2id$v=19$m=1</p>")
+    # A body that says JSON but is not is read as text.
+    assert auth.secrets_in_answer("/users", "application/json", b"{$argon2id$")
+    # The schema names the password field: it describes inputs and holds no data.
+    assert not auth.secrets_in_answer("/openapi.json", "application/json", leaked)
