@@ -335,14 +335,18 @@ def disk_page(browser) -> Iterator:
 
 
 def search(page, words: str):
-    """Type `words` into the search box, as a reader does; the first result, once shown."""
+    """Put `words` in the search box and let it search; the first result, once shown."""
     from playwright.sync_api import expect
 
     query = page.locator("input[data-md-component=search-query]")
     # Material hides the box when its search worker cannot start.
     expect(query, f"no search box (refused requests: {page.refused})").to_be_visible()
     query.click()
-    query.press_sequentially(words)
+    # Material searches again at every key released: typed key by key, the
+    # results of "thread p" can still be on screen when the first is read (CI
+    # failed once so). The words at once, then one key: one search, for all of them.
+    query.fill(words)
+    query.press("End")
     result = page.locator(".md-search-result__item").first
     result.wait_for()
     return result
