@@ -2,7 +2,7 @@
 
 The docs show them (curl, HTTPie and httpx, each with the response the step's
 app really gives, captured at build time by `shared.docsgen`), and
-tests/test_examples.py sends the same requests through the suite's client, so
+tests/tutorial/test_examples.py sends the same requests through the suite's client, so
 a page can never show a response the code does not give.
 
 A step shows the examples of the features it adds over the step before it.

@@ -3,7 +3,7 @@
 Listed like the steps (shared/catalog.py), and read by `make check STEP=N
 EXERCISE=name`, the docs (each step's "Build it yourself" box and the
 Practise page) and the tests that prove every exercise honest
-(tests/test_practice.py): its checker fails on the step's code as shipped
+(tests/tutorial/test_practice.py): its checker fails on the step's code as shipped
 and passes once its solution is applied.
 
 - The checker is the set of tests marked `@pytest.mark.exercise(name=...)`
@@ -24,7 +24,7 @@ from pathlib import Path
 from shared import catalog
 from shared.catalog import ROOT, Step
 
-CHECKERS = "tests/test_exercises.py"
+CHECKERS = "tests/tutorial/test_exercises.py"
 SOLUTIONS = ROOT / "docs" / "exercises"
 
 

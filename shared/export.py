@@ -41,6 +41,8 @@ from shared import catalog
 from shared.catalog import ROOT, Step
 
 TESTS_DIR = ROOT / "tests"
+# The suite's folders an exported project's tests come from (its contract, both tiers).
+TIERS = ("tests/lesson", "tests/full")
 SHARED_DIR = ROOT / "shared"
 # What a step's folder may hold besides its code: caches, a database.
 COPIED = shutil.ignore_patterns("__pycache__", ".*_cache", "*.pyc", "*.db", "*.db-wal", "*.db-shm")
@@ -158,7 +160,7 @@ def contract_test_files(step: Step) -> list[Path]:
             "--backend=sqlite",
             "-m",
             left_out(LEFT_OUT),
-            "tests",
+            *TIERS,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -289,8 +291,9 @@ UPGRADE_COMMAND = Rewrite(
 )
 # The suite's own files, changed for a project whose app is its only one.
 SUITE_REWRITES = {
-    "tests/test_auth.py": [UPGRADE_COMMAND],
-    "tests/test_migrations.py": [UPGRADE_COMMAND],
+    "tests/lesson/test_first_admin.py": [UPGRADE_COMMAND],
+    "tests/lesson/test_migrations.py": [UPGRADE_COMMAND],
+    "tests/full/test_migration_commands.py": [UPGRADE_COMMAND],
     # ROOT is the project's folder: two levels up from tests/support/catalog.py.
     "shared/catalog.py": [
         Rewrite(
@@ -326,7 +329,7 @@ def copy_tests(step: Step, dest: Path, plumbing: set[str]) -> list[Path]:
             f"# From the tutorial's {where}, by `make export STEP={step.number}`.\n{text}"
         )
         copies.append(target)
-    for package in ("tests", "tests/support"):
+    for package in ("tests", "tests/support", *TIERS):
         (dest / package / "__init__.py").touch()
     return copies
 

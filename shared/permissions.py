@@ -1,6 +1,6 @@
 """Who may do what, from step 6 on: the permission matrix, as data.
 
-tests/test_auth.py sends every request below as each of four callers and
+tests/lesson/test_permissions.py sends every request below as each of four callers and
 expects the status written in its column; the step 6 page shows this same
 table. One table, two readers: the page cannot promise a rule the tests do
 not check.

@@ -1,7 +1,7 @@
 """Write the parts of the docs site that come from the code, before MkDocs runs.
 
 Tooling, not a lesson. `python -m shared.docsgen` (run by `make docs`,
-`make docs-build`, `make docs-offline` and by tests/test_docs.py) writes
+`make docs-build`, `make docs-offline` and by tests/tutorial/test_docs.py) writes
 Markdown fragments into a git-ignored folder (`build/docs/` by default); the
 hand-written pages in docs/ include them with pymdownx.snippets. Everything is
 derived from shared/catalog.py and the step folders, so a new step, or a

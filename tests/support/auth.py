@@ -246,7 +246,7 @@ def secrets_in_answer(
     """Where an answer's body shows a secret (see secrets_in); the schema shows none.
 
     Read as JSON when it says it is, as text otherwise. Both the suite's
-    clients (assert_no_secrets) and the fuzzer (tests/test_fuzz.py) read
+    clients (assert_no_secrets) and the fuzzer (tests/full/test_fuzz.py) read
     answers through here.
     """
     if path == "/openapi.json":  # describes the inputs, holds no data

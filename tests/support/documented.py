@@ -4,7 +4,7 @@ Read from the pages themselves (the shell blocks of README.md and
 docs/**/*.md, and the commands the docs generator writes on every step page),
 never typed again by hand, so that the checks that run them cannot go stale:
 
-- tests/test_makefile.py runs the ones a test can run (servers, migrations,
+- tests/tutorial/test_makefile.py runs the ones a test can run (servers, migrations,
   docs builds) and fails on a documented command nobody runs;
 - .ci/run runs the rest (`make test` in every documented form, with and
   without PostgreSQL, `make lint`, `make bench`): `python -m

@@ -2,7 +2,7 @@
 
 After an intended change, refresh the snapshots and review their diff:
 
-    .venv/bin/python -m pytest tests/test_openapi_snapshot.py --update-snapshots
+    .venv/bin/python -m pytest tests/tutorial/test_openapi_snapshot.py --update-snapshots
 """
 
 import json

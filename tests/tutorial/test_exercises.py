@@ -4,7 +4,7 @@ Each test is marked with its exercise and left out of the contract run: it
 fails on the step as shipped and passes once the exercise is done. Run one
 exercise's checker on your practice copy with `make check STEP=N
 EXERCISE=name`, or on any app with APP= and APP_DIR= as for `make check`.
-tests/test_practice.py proves every checker against the step and its solution.
+tests/tutorial/test_practice.py proves every checker against the step and its solution.
 """
 
 from __future__ import annotations

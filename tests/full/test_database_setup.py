@@ -101,7 +101,7 @@ def test_writers_of_one_process_take_turns_in_the_app(
     sleeps; the step queues its writers on a lock instead.
     """
     if step.offers("async"):
-        pytest.skip("an async step's writers are tasks, not threads: see tests/test_async.py")
+        pytest.skip("an async step's writers are tasks, not threads: see tests/full/test_async.py")
     database = apps.module_of(step, "database")
     task = apps.module_of(step, "models").Task
     sent_by_second: list[str] = []

@@ -31,7 +31,7 @@ import pytest
 from shared import catalog, exercises, practice
 from shared.catalog import ROOT, STEPS, Step
 from shared.server import UvicornServer, free_port
-from tests import test_exercises
+from tests.tutorial import test_exercises
 from tests.support import documented, judge, make
 
 

@@ -3,7 +3,7 @@
 The commands come from the pages themselves (tests/support/documented.py).
 This module runs the ones a test can run; .ci/run runs `make test` in every
 documented form (with and without PostgreSQL), `make lint`, `make setup` and
-`make bench`; tests/test_docs.py runs `make docs`, `make docs-build` and
+`make bench`; tests/tutorial/test_docs.py runs `make docs`, `make docs-build` and
 `make docs-offline`.
 """
 
@@ -24,15 +24,15 @@ from tests.support import documented, make
 
 # Where each documented target is run, besides .ci/run's (documented.CI_TARGETS).
 RUN_BY_TESTS = {
-    "run": "tests/test_makefile.py",
-    "migrate": "tests/test_makefile.py",
-    "help": "tests/test_makefile.py",
-    "docs": "tests/test_docs.py",
-    "docs-build": "tests/test_docs.py",
-    "docs-offline": "tests/test_docs.py",
-    "practice": "tests/test_practice.py (selfcheck, run by .ci/run)",
-    "check": "tests/test_practice.py (selfcheck and exercise_meta, run by .ci/run)",
-    "export": "tests/test_export.py",
+    "run": "tests/tutorial/test_makefile.py",
+    "migrate": "tests/tutorial/test_makefile.py",
+    "help": "tests/tutorial/test_makefile.py",
+    "docs": "tests/tutorial/test_docs.py",
+    "docs-build": "tests/tutorial/test_docs.py",
+    "docs-offline": "tests/tutorial/test_docs.py",
+    "practice": "tests/tutorial/test_practice.py (selfcheck, run by .ci/run)",
+    "check": "tests/tutorial/test_practice.py (selfcheck and exercise_meta, run by .ci/run)",
+    "export": "tests/tutorial/test_export.py",
 }
 
 
@@ -115,7 +115,7 @@ def test_a_python_older_than_3_11_is_told_which_version_it_needs(tmp_path: Path)
     assert not (tmp_path / "venv").exists()
 
 
-# `make run STEP=N PRACTICE=1` serves a practice copy: tests/test_practice.py makes one and runs it.
+# `make run STEP=N PRACTICE=1` serves a practice copy: tests/tutorial/test_practice.py makes one and runs it.
 @pytest.mark.parametrize("command", [c for c in documented_with("run") if "PRACTICE=" not in c])
 def test_documented_make_run_serves_its_step(command: str, tmp_path: Path) -> None:
     """`make run` and `make run STEP=N` as the pages give them, on a throw-away database."""

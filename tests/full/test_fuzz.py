@@ -55,7 +55,7 @@ class Budget:
 # `make test` spends its budget where fuzzing has found bugs (request bodies:
 # an undeclared 400 for a body that is not UTF-8, NaN and lone surrogates that
 # FastAPI could not echo back) and keeps the suite fast; CI also runs the full
-# budget: FUZZ_BUDGET=full .venv/bin/python -m pytest tests/test_fuzz.py -m fuzz
+# budget: FUZZ_BUDGET=full .venv/bin/python -m pytest tests/full/test_fuzz.py -m fuzz
 BUDGETS = {
     "quick": Budget(with_body=30, without_body=10, scenarios=10),
     "full": Budget(with_body=100, without_body=100, scenarios=25),

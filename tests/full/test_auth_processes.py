@@ -1,0 +1,261 @@
+"""Authentication where only real processes and time can show it: timing, the key shared by workers, the server's log, Swagger UI in a browser."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from shared.catalog import ROOT, Step
+from shared.server import UvicornServer
+from tests.support import apps, auth
+from tests.support.auth import PASSWORD, bearer, log_in, sign_up
+
+# The step hashes with cheap Argon2 parameters here too (tests/conftest.py), except in
+# the tests about the hashes themselves, marked real_hashing: what is stored, the
+# rehash at login, the time of a 401. (The whole module kept the step's own
+# parameters: 0.19 s of CPU a sign-up, and a third of a step's test run.)
+pytestmark = pytest.mark.requires("auth")
+
+
+@pytest.fixture(autouse=True)
+def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app signs with a key the tests know, and never makes one in the repository."""
+    monkeypatch.setenv("SECRET_KEY", auth.TEST_SECRET_KEY)
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+
+
+@pytest.fixture
+def client(client: TestClient) -> TestClient:
+    """This module's tests say who is asking: a client that adds no token of its own."""
+    client.auth = None
+    return client
+
+
+def rows(url: str, sql: str, **params) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def execute(url: str, sql: str, **params) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.real_hashing
+@pytest.mark.backends("sqlite")
+def test_an_unknown_username_takes_as_long_as_a_wrong_password(client: TestClient) -> None:
+    """Otherwise the time of a 401 would tell who has an account.
+
+    Interleaved tries and medians, compared as a ratio: a busy machine slows
+    both kinds alike. Without the dummy hash, the ratio is below 0.05.
+    """
+    sign_up(client, "ada")
+
+    def attempt(username: str) -> float:
+        start = time.perf_counter()
+        response = client.post("/auth/token", data={"username": username, "password": "wrong!"})
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 401
+        return elapsed
+
+    attempt("nobody")  # the first unknown username makes the dummy hash: not timed
+    unknown, wrong = [], []
+    for _ in range(7):
+        unknown.append(attempt("nobody"))
+        wrong.append(attempt("ada"))
+    ratio = statistics.median(unknown) / statistics.median(wrong)
+    print(f"unknown / wrong password: {ratio:.2f}")
+    assert 0.5 < ratio < 2, (unknown, wrong)
+
+
+@pytest.mark.internals
+def test_secret_key_wins_over_the_key_file(
+    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "step.key"
+    monkeypatch.setenv("SECRET_KEY_FILE", str(key_file))
+    with TestClient(apps.load(step, database_url, monkeypatch)) as client:
+        sign_up(client, "ada")
+        token = log_in(client, "ada")
+    assert jwt.decode(token, auth.TEST_SECRET_KEY, algorithms=["HS256"])["sub"]
+    assert not key_file.exists()
+
+
+@pytest.mark.internals
+@pytest.mark.backends("sqlite")
+def test_without_secret_key_a_key_file_is_made_once_and_kept(
+    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SECRET_KEY")
+    key_file = tmp_path / "keys" / "step.key"
+    monkeypatch.setenv("SECRET_KEY_FILE", str(key_file))
+
+    with TestClient(apps.load(step, database_url, monkeypatch)) as client:
+        sign_up(client, "ada")
+        token = log_in(client, "ada")
+    key = key_file.read_text().strip()
+    assert len(key) >= 32
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert jwt.decode(token, key, algorithms=["HS256"])["sub"]
+    assert list(key_file.parent.iterdir()) == [key_file]  # no draft left behind
+
+    # A restart reads the same key: the token signed before is still good.
+    with TestClient(apps.load(step, database_url, monkeypatch)) as client:
+        assert client.get("/users/me", headers=bearer(token)).status_code == 200
+    assert key_file.read_text().strip() == key
+
+
+KEY_OF_A_WORKER = """
+import hashlib, sys, time
+from pathlib import Path
+from {package}.security import secret_key
+ready, go = Path(sys.argv[1]), Path(sys.argv[2])
+ready.touch()
+while not go.exists():
+    time.sleep(0.001)
+print(hashlib.sha256(secret_key().encode()).hexdigest())
+"""
+
+
+@pytest.mark.internals
+@pytest.mark.backends("sqlite")
+def test_workers_starting_together_agree_on_one_key(
+    step: Step, backend: str, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "step.key"
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "SECRET_KEY"},
+        "SECRET_KEY_FILE": str(key_file),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}",
+    }
+    go = tmp_path / "go"
+    script = KEY_OF_A_WORKER.format(package=step.import_root)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path / f"ready{n}"), str(go)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready{n}").exists() for n in range(4)):
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.01)
+    go.touch()  # all of them ask for the key at once
+    fingerprints = {worker.communicate(timeout=60)[0].strip() for worker in workers}
+    assert all(worker.returncode == 0 for worker in workers)
+
+    assert len(fingerprints) == 1
+    assert fingerprints == {hashlib.sha256(key_file.read_text().strip().encode()).hexdigest()}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.internals
+def test_a_key_file_is_never_replaced(step: Step, app, tmp_path: Path) -> None:
+    security = apps.module_of(step, "security")
+    key_file = tmp_path / "step.key"
+    security.create_key_file(key_file)
+    first = key_file.read_text()
+    security.create_key_file(key_file)  # as a second worker, a moment later
+    assert key_file.read_text() == first
+    assert list(tmp_path.iterdir()) == [key_file]
+
+
+@pytest.mark.internals
+@pytest.mark.parametrize("key", ["short", "x" * 31])
+def test_a_short_secret_key_stops_the_start_up(
+    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", key)
+    app = apps.load(step, database_url, monkeypatch)
+    with pytest.raises(RuntimeError, match="at least 32 characters"), TestClient(app):
+        pass
+
+
+@pytest.mark.backends("sqlite")
+def test_no_password_hash_or_key_in_the_server_log(
+    step: Step, server: UvicornServer, tmp_path: Path, database_url: str
+) -> None:
+    import httpx2 as httpx
+
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        body = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
+        assert http.post("/users", json=body).status_code == 201
+        assert http.post("/users", json={**body, "password": "short"}).status_code == 422
+        assert (
+            http.post("/auth/token", data={"username": "ada", "password": "wrong"}).status_code
+            == 401
+        )
+        token = http.post("/auth/token", data={"username": "ada", "password": PASSWORD}).json()[
+            "access_token"
+        ]
+        assert http.get("/users/me", headers=bearer(token)).status_code == 200
+    [(stored,)] = rows(database_url, "SELECT password_hash FROM users")
+    log = (tmp_path / "uvicorn.log").read_text()
+    assert "POST /auth/token" in log  # the log was written
+    for secret in (PASSWORD, "short", stored, auth.TEST_SECRET_KEY, token):
+        assert secret not in log
+
+
+@pytest.mark.repository
+@pytest.mark.backends("sqlite")
+def test_swagger_ui_authorize_logs_in_and_sends_the_token(
+    step: Step, server: UvicornServer
+) -> None:
+    from tests.tutorial import test_docs
+
+    if not Path(test_docs.CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {test_docs.CHROMIUM}: apt-get install chromium")
+    import httpx2 as httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    body = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
+    assert httpx.post(f"{server.url}/users", json=body, timeout=30).status_code == 201
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=test_docs.CHROMIUM, args=test_docs.CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(f"{server.url}/docs", wait_until="load")
+            page.locator("button.authorize").first.click()
+            page.fill("#oauth_username", "ada")
+            page.fill("#oauth_password", PASSWORD)
+            buttons = page.locator(".modal-ux .auth-btn-wrapper")
+            buttons.locator("button.authorize").click()
+            # The login (a slow hash, on purpose) has answered once "Logout" shows.
+            expect(buttons.locator("button", has_text="Logout")).to_be_visible(timeout=60_000)
+            buttons.locator("button.btn-done").click()
+
+            operation = page.locator("#operations-users-read_current_user_users_me_get")
+            operation.locator(".opblock-summary").click()
+            operation.locator("button.try-out__btn").click()
+            operation.locator("button.execute").click()
+            live = operation.locator(".live-responses-table .response")
+            expect(live.locator(".response-col_status").first).to_have_text("200")
+            expect(live.locator(".microlight").first).to_contain_text('"username": "ada"')
+        finally:
+            browser.close()

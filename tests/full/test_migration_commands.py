@@ -1,0 +1,47 @@
+"""Migrations through the commands a learner types: alembic from any folder, uvicorn on a database behind head."""
+
+from pathlib import Path
+
+import pytest
+
+from shared.catalog import Step
+from shared.server import UvicornServer
+from tests.support import migrations
+from tests.support.migrations import table_names
+
+pytestmark = pytest.mark.requires("migrations")
+
+
+TABLES = {"tasks", "users", "posts"}
+
+
+def upgrade_command(step: Step) -> str:
+    return f"alembic -c steps/{step.package}/alembic.ini upgrade head"
+
+
+@pytest.mark.backends("sqlite")
+def test_uvicorn_on_an_unmigrated_database_exits_with_the_command_to_run(
+    step: Step, backend: str, empty_database_url: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "uvicorn.log"
+    server = UvicornServer(step.app_ref, env={"DATABASE_URL": empty_database_url}, log_path=log)
+    try:
+        with pytest.raises(RuntimeError, match="exited"):
+            server.start()
+    finally:
+        server.stop()  # an app that starts after all must not outlive the test
+    assert upgrade_command(step) in log.read_text()
+
+
+@pytest.mark.backends("sqlite")
+def test_alembic_command_of_the_docs_works_from_any_folder(
+    step: Step, backend: str, empty_database_url: str, tmp_path: Path
+) -> None:
+    # As the docs write it, from the repository root ...
+    migrations.cli(step, empty_database_url, "upgrade", "head")
+    # ... and from elsewhere, with the path to the same file: same database, at head.
+    current = migrations.cli(
+        step, empty_database_url, "current", cwd=tmp_path, ini=str(step.alembic_ini)
+    )
+    assert "(head)" in current.stdout
+    assert table_names(empty_database_url) == TABLES

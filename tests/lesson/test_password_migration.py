@@ -1,0 +1,144 @@
+"""Step 6's migration: users from before keep everything and log in once an admin sets a password."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from shared import catalog
+from shared.catalog import Step
+from tests.support import apps, auth, migrations
+from tests.support.auth import PASSWORD, log_in
+from tests.support.migrations import column_names
+
+# The step hashes with cheap Argon2 parameters here too (tests/conftest.py), except in
+# the tests about the hashes themselves, marked real_hashing: what is stored, the
+# rehash at login, the time of a 401. (The whole module kept the step's own
+# parameters: 0.19 s of CPU a sign-up, and a third of a step's test run.)
+pytestmark = pytest.mark.requires("auth")
+
+
+@pytest.fixture(autouse=True)
+def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app signs with a key the tests know, and never makes one in the repository."""
+    monkeypatch.setenv("SECRET_KEY", auth.TEST_SECRET_KEY)
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+
+
+@pytest.fixture
+def client(client: TestClient) -> TestClient:
+    """This module's tests say who is asking: a client that adds no token of its own."""
+    client.auth = None
+    return client
+
+
+def rows(url: str, sql: str, **params) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def execute(url: str, sql: str, **params) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def assert_unauthorized(response, detail: str | None = None) -> None:
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    if detail is not None:
+        assert response.json() == {"detail": detail}
+
+
+def step_before_passwords(step: Step) -> Step:
+    """The newest step before `step` without passwords: its database is what migration 3 upgrades.
+
+    For step 6 that is the step before it; a later step (step 7) keeps the
+    same revisions, so it upgrades that database too.
+    """
+    return [s for s in catalog.STEPS if s.number < step.number and not s.offers("auth")][-1]
+
+
+def fill_with_the_step_before(step: Step, url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """A database made and filled by the step before passwords, at its newest migration."""
+    before = step_before_passwords(step)
+    migrations.upgrade(before, url)
+    with TestClient(apps.load(before, url, monkeypatch)) as client:
+        for name, role in [("ada", "admin"), ("grace", "member")]:
+            body = {"username": name, "email": f"{name}@example.com", "role": role}
+            user = client.post("/users", json={**body, "full_name": name.title()}).json()
+            for n in range(2):
+                post = {"title": f"{name} {n}", "content": "text"}
+                assert client.post(f"/users/{user['id']}/posts", json=post).status_code == 201
+        assert client.post("/tasks", json={"title": "Buy milk"}).status_code == 201
+        return everything(client)
+
+
+def everything(client: TestClient) -> dict:
+    users = client.get("/users").json()
+    return {
+        "users": [
+            {**user, "posts": client.get(f"/users/{user['id']}").json()["posts"]} for user in users
+        ],
+        "posts": client.get("/posts").json(),
+        "tasks": client.get("/tasks").json(),
+    }
+
+
+@pytest.mark.repository
+def test_the_password_migration_keeps_every_row(
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = empty_database_url
+    before = fill_with_the_step_before(step, url, monkeypatch)
+    assert "password_hash" not in column_names(url, "users")
+
+    migrations.upgrade(step, url)
+    assert "password_hash" in column_names(url, "users")
+    assert rows(url, "SELECT password_hash FROM users") == [(None,), (None,)]
+    with TestClient(apps.load(step, url, monkeypatch)) as client:
+        assert everything(client) == before
+        # No password yet: no login, whatever is typed.
+        for password in (PASSWORD, ""):
+            response = client.post("/auth/token", data={"username": "ada", "password": password})
+            assert response.status_code in (401, 422)
+
+    migrations.downgrade(step, url, "-1")
+    assert "password_hash" not in column_names(url, "users")
+    with TestClient(apps.load(step_before_passwords(step), url, monkeypatch)) as client:
+        assert everything(client) == before
+
+    migrations.upgrade(step, url)
+    with TestClient(apps.load(step, url, monkeypatch)) as client:
+        assert everything(client) == before
+
+
+@pytest.mark.repository
+@pytest.mark.backends("sqlite")
+def test_users_from_before_log_in_once_an_admin_sets_their_password(
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = empty_database_url
+    fill_with_the_step_before(step, url, monkeypatch)
+    migrations.upgrade(step, url)
+    with TestClient(apps.load(step, url, monkeypatch)) as client:
+        assert_unauthorized(
+            client.post("/auth/token", data={"username": "ada", "password": PASSWORD})
+        )
+        # The documented way in: the first-admin command gives ada a password ...
+        admin = auth.make_admin(step, client, "ada")
+        assert admin["id"] == 1
+        headers = auth.login_headers(client, "ada")
+        # ... and the admin sets grace's.
+        response = client.patch("/users/2", json={"password": "grace's password"}, headers=headers)
+        assert response.status_code == 200
+        log_in(client, "grace", "grace's password")
+        assert client.get("/users/2").json()["role"] == "member"
