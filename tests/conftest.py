@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx2 import Headers
 
 from shared import catalog
 from shared.catalog import ROOT, Step
@@ -33,6 +34,8 @@ from shared.server import UvicornServer
 from tests.support import apps, auth, coverage_workers, databases, greenlets, postgres
 
 BACKENDS = ("sqlite", "postgresql")
+# What a new TestClient sends with every request (its user agent).
+DEFAULT_HEADERS = dict(TestClient(FastAPI()).headers)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -308,21 +311,55 @@ def server(step: Step, database_url: str, tmp_path: Path) -> Iterator[UvicornSer
         yield running
 
 
+@pytest.fixture(scope="session")
+def worker_clients() -> Iterator[dict[int, TestClient]]:
+    """This worker's running client per app: its lifespan started once, ended at the end.
+
+    Entering a TestClient starts a thread for the app's event loop and runs
+    its lifespan: 6-9 ms, more than most contract tests take. An app that is
+    kept for the session (a persistent step's, see `app`) keeps its client
+    running too; each test gets it back with no cookies, headers or hooks of
+    the test before, on a database emptied for it.
+    """
+    running: dict[int, TestClient] = {}
+    yield running
+    for test_client in running.values():
+        test_client.__exit__(None, None, None)
+
+
 @pytest.fixture
-def client(app: FastAPI, step: Step) -> Iterator[TestClient]:
-    """An HTTP client for the app; entering it runs the app's lifespan.
+def client(
+    app: FastAPI,
+    step: Step,
+    worker_apps: dict[tuple[Step, str], tuple[FastAPI, dict]],
+    worker_clients: dict[int, TestClient],
+) -> Iterator[TestClient]:
+    """An HTTP client for the app, whose lifespan has run.
 
     Against a step with authentication it signs up with a password and acts
     as the owner of what it changes (tests/support/auth.py, ActAsOwner). On
     every step, each response it receives is checked for secrets (a password,
     a hash, the signing key): none may ever appear.
     """
-    with TestClient(app) as test_client:
-        test_client.auth = auth.acting_as_owner(step)
-        test_client.event_hooks["response"].append(
-            functools.partial(auth.assert_no_secrets, passwords=step.offers("auth"))
-        )
+    kept = any(loaded is app for loaded, _ in worker_apps.values())
+    if kept and id(app) in worker_clients:
+        test_client = worker_clients[id(app)]
+    else:
+        test_client = TestClient(app).__enter__()
+        if kept:
+            worker_clients[id(app)] = test_client
+    test_client.cookies.clear()
+    test_client.headers = Headers(DEFAULT_HEADERS)
+    test_client.auth = auth.acting_as_owner(step)
+    test_client.event_hooks = {
+        "request": [],
+        "response": [functools.partial(auth.assert_no_secrets, passwords=step.offers("auth"))],
+    }
+    try:
         yield test_client
+    finally:
+        if not kept:
+            test_client.__exit__(None, None, None)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

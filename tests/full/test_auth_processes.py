@@ -1,4 +1,7 @@
-"""Authentication where only real processes and time can show it: timing, the key shared by workers, the server's log, Swagger UI in a browser."""
+"""Authentication where only real processes and time can show it.
+
+The time of a 401, the key that workers share, the server's log, Swagger UI in a browser.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The body limit the tutorial adds for you (shared/body_limit.py): 413 past 1 MiB, in the app and in uvicorn."""
+"""The body limit the tutorial adds for you (shared/body_limit.py).
+
+413 past 1 MiB, in the app and in uvicorn, before the body is read.
+"""
 
 from __future__ import annotations
 

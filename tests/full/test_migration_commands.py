@@ -1,4 +1,7 @@
-"""Migrations through the commands a learner types: alembic from any folder, uvicorn on a database behind head."""
+"""Migrations through the commands a learner types.
+
+Alembic from any folder, uvicorn on a database behind head.
+"""
 
 from pathlib import Path
 

@@ -185,5 +185,3 @@ def assert_still_serving(server: UvicornServer) -> None:
         assert client.get("/tasks").json() == []
         assert client.post("/tasks", json={"title": "still here"}).status_code == 201
     assert "Traceback" not in server.log(), server.log()
-
-

@@ -1,4 +1,7 @@
-"""Logging in from step 6 on: the OAuth2 password flow, a signed JWT, and every bad token refused."""
+"""Logging in from step 6 on: the OAuth2 password flow and a signed JWT.
+
+Every bad token is refused with a 401.
+"""
 
 from __future__ import annotations
 

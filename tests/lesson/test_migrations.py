@@ -1,10 +1,8 @@
 """Steps whose schema is owned by Alembic: history, data, and start-up checks."""
 
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.dialects import registry
 
 from shared import catalog
 from shared.catalog import Step
@@ -53,27 +51,6 @@ def test_upgrade_downgrade_and_upgrade_again(
 
     migrations.upgrade(step, url)
     assert table_names(url) == TABLES
-
-
-@pytest.mark.backends("sqlite")
-def test_the_path_for_server_databases_migrates_in_one_transaction(
-    step: Step, backend: str, empty_database_url: str
-) -> None:
-    # env.py has one path for SQLite (batch mode, foreign keys off while
-    # migrating) and one for server databases such as PostgreSQL. The
-    # PostgreSQL tests take the second where a server answers; this runs it on
-    # a machine without one, through a URL whose backend is not called
-    # "sqlite" but which SQLAlchemy serves with its SQLite dialect.
-    # (An async step's engine needs SQLite's asyncio driver under that name.)
-    driver = "aiosqlite" if step.offers("async") else "pysqlite"
-    registry.register(
-        "serverlike", f"sqlalchemy.dialects.sqlite.{driver}", f"SQLiteDialect_{driver}"
-    )
-    url = empty_database_url.replace("sqlite://", "serverlike://", 1)
-    migrations.upgrade(step, url)
-    assert table_names(empty_database_url) == TABLES
-    current = migrations.cli(step, empty_database_url, "current")
-    assert "(head)" in current.stdout
 
 
 def test_models_and_the_head_revision_agree(step: Step, backend: str, database_url: str) -> None:

@@ -121,5 +121,3 @@ def sql_built_from_strings(source: str) -> list[int]:
         and node.args
         and formatted(node.args[0])
     ]
-
-

@@ -9,7 +9,8 @@ pass. Each step's check is one test
 (one venv), up to a few minutes long: CI runs them with a longer watchdog than
 the suite's 7 minutes (pyproject.toml), as
 
-    pytest -p no:cacheprovider -n 2 -o faulthandler_timeout=1200 -m export tests/tutorial/test_export.py
+    pytest -p no:cacheprovider -n 2 -o faulthandler_timeout=1200 -m export \
+        tests/tutorial/test_export.py
 """
 
 from __future__ import annotations

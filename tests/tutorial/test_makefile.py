@@ -115,7 +115,8 @@ def test_a_python_older_than_3_11_is_told_which_version_it_needs(tmp_path: Path)
     assert not (tmp_path / "venv").exists()
 
 
-# `make run STEP=N PRACTICE=1` serves a practice copy: tests/tutorial/test_practice.py makes one and runs it.
+# `make run STEP=N PRACTICE=1` serves a practice copy: tests/tutorial/test_practice.py
+# makes one and runs it.
 @pytest.mark.parametrize("command", [c for c in documented_with("run") if "PRACTICE=" not in c])
 def test_documented_make_run_serves_its_step(command: str, tmp_path: Path) -> None:
     """`make run` and `make run STEP=N` as the pages give them, on a throw-away database."""

@@ -31,8 +31,8 @@ import pytest
 from shared import catalog, exercises, practice
 from shared.catalog import ROOT, STEPS, Step
 from shared.server import UvicornServer, free_port
-from tests.tutorial import test_exercises
 from tests.support import documented, judge, make
+from tests.tutorial import test_exercises
 
 
 def start(step: Step, root: Path, *flags: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,7 @@
-"""The suite's own check that no answer shows a secret: it must catch a leak and let a field name through."""
+"""The suite's own check that no answer shows a secret.
+
+It must catch a leak, and let a field name through.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""No query in steps/ is built by formatting strings: an AST scan of every step, and the scan's own tests."""
+"""No query in steps/ is built by formatting strings.
+
+An AST scan of every step, and the scan's own tests.
+"""
 
 import ast
 from pathlib import Path

@@ -1,4 +1,7 @@
-"""Step 6's migration: users from before keep everything and log in once an admin sets a password."""
+"""Step 6's migration: users from before keep everything.
+
+They log in once an admin sets their password.
+"""
 
 from __future__ import annotations
 
