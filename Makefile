@@ -63,17 +63,37 @@ migrate: $(STAMP)
 #   make practice STEP=3          your copy of step 3 to work on, in practice/
 #   make practice STEP=3 RESET=1  start over (your copy is kept, renamed)
 #   make run STEP=3 PRACTICE=1    serve your copy
-#   make check STEP=3             one line per rule of step 3's contract, on your copy
+#   make check STEP=3             the rules of step 3's lesson, on your copy (seconds)
+#   make check STEP=3 FULL=1      also tier full: real servers, races, fuzzing, hardening
+#   make check STEP=3 WATCH=1     judge again on every save
+#   make check STEP=3 VERBOSE=1   each failed rule with its whole traceback
 #   make check STEP=3 APP=pkg.main:app APP_DIR=path   judge any app (JUNIT=report.xml)
 #   make check STEP=3 EXERCISE=name                   the checker of a step's exercise
-.PHONY: practice check
+#   make grade STEP=4 APPS=folder                     judge every app in folder's subfolders
+.PHONY: practice check grade
 practice: $(STAMP)
 	@$(BIN)/python -m shared.practice start $(or $(STEP),$(error say which step: make practice STEP=3)) $(if $(RESET),--reset)
 
+# The judge exits 0 when every rule passes, 1 when some rule fails, 2 when the
+# app did not start or the command was wrong; make turns both failures into
+# its own exit code 2, so the last line says which it was.
 check: $(STAMP)
 	@$(BIN)/python -m shared.practice check $(or $(STEP),$(error say which step: make check STEP=3)) \
 		$(if $(APP),--app $(APP)) $(if $(APP_DIR),--app-dir $(APP_DIR)) \
-		$(if $(EXERCISE),--exercise $(EXERCISE)) $(if $(JUNIT),--junit $(JUNIT))
+		$(if $(EXERCISE),--exercise $(EXERCISE)) $(if $(JUNIT),--junit $(JUNIT)) \
+		$(if $(FULL),--tier full) $(if $(WATCH),--watch) $(if $(VERBOSE),--verbose); \
+	status=$$?; \
+	case $$status in \
+		0) ;; \
+		1) echo "make check: some rules fail (the judge's exit code 1)";; \
+		*) echo "make check: nothing was judged (the judge's exit code $$status)";; \
+	esac; \
+	exit $$status
+
+grade: $(STAMP)
+	@$(BIN)/python -m shared.grade $(or $(STEP),$(error say which step: make grade STEP=4 APPS=folder)) \
+		--apps $(or $(APPS),$(error say which folder: make grade STEP=4 APPS=folder)) \
+		$(if $(APP),--app $(APP)) $(if $(FULL),--full)
 
 # A full run must cover every line and branch of steps/; a run narrowed to one
 # step (its contract tests, migrations and docs page, not the whole docs site

@@ -16,11 +16,13 @@ with EXERCISE=name, the checker of one of the step's exercises instead
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -128,46 +130,41 @@ Stuck? Compare with the real step: `diff -r practice/{step.package} steps/{step.
 """
 
 
-def selection(step: Step, exercise: str | None) -> list[str]:
-    """The tests that judge: step N's contract, or one of its exercises' checker.
+# The judge's two tiers, each a folder of the suite: `lesson` is the HTTP
+# contract a step teaches, in this process (seconds); `full` adds what only
+# real processes and time can show, and the hardening the tutorial adds for you.
+TIERS = {"lesson": ("tests/lesson",), "full": ("tests/lesson", "tests/full")}
+FUZZERS = ("-p", "no:hypothesispytest", "-p", "no:schemathesis")
+# The judge's own exit codes (pytest's: 0 passed, 1 failed, 2 interrupted or
+# stopped by the judge, 3 internal error, 4 usage error, 5 no test).
+ALL_PASS, SOME_FAIL, NOT_JUDGED = 0, 1, 2
 
-    A checker is a few tests in one module: run in this process, without
-    workers, it is judged in seconds (starting workers that each collect the
-    whole suite would take longer than the tests themselves). No checker
-    fuzzes, so the fuzzers' plugins stay unloaded (a second of start-up).
+
+def selection(step: Step, exercise: str | None, tier: str = "lesson") -> list[str]:
+    """The tests that judge: step N's contract in a tier, or one of its exercises' checker.
+
+    Tier lesson runs in this process, without workers: starting workers that
+    each import the suite would take longer than its tests. No rule of it
+    fuzzes, so the fuzzers' plugins stay unloaded (a second of start-up). Tier
+    full starts real servers: one test at a time per worker, so that one worker
+    is not left holding several servers while the other has nothing to do.
     """
-    if exercise is None:
-        # One test at a time per worker: in pytest-xdist's default chunks, one
-        # worker could be left holding several tests that start real servers
-        # while the other had nothing left to do (step 3 on 2 cores: 24-25 s in
-        # chunks, 18-19 s one at a time). `make test` keeps the chunks: over
-        # thousands of tests, the round trip per test cost more than it saved.
-        return ["-n", "auto", "--maxschedchunk=1", "-m", "not exercise and not selfcheck", "tests"]
-    found = exercises.get(exercise)
-    if found.step_number != step.number:
-        raise LookupError(f"{exercise} is an exercise of step {found.step_number}: {found.command}")
-    fuzzers = ["-p", "no:hypothesispytest", "-p", "no:schemathesis"]
-    return [*fuzzers, "-n", "0", "-m", found.marker, exercises.CHECKERS]
+    if exercise is not None:
+        found = exercises.get(exercise)
+        if found.step_number != step.number:
+            raise LookupError(
+                f"{exercise} is an exercise of step {found.step_number}: {found.command}"
+            )
+        return [*FUZZERS, "-n", "0", "-m", found.marker, exercises.CHECKERS]
+    if tier == "lesson":
+        return [*FUZZERS, "-n", "0", *TIERS[tier]]
+    return ["-n", "auto", "--maxschedchunk=1", *TIERS[tier]]
 
 
-def check(
-    step: Step,
-    app: str | None,
-    app_dir: Path | None,
-    exercise: str | None,
-    junit: Path | None,
-    report: Path | None = None,
-) -> int:
-    try:
-        tests = selection(step, exercise)
-    except LookupError as error:
-        print(error)
-        return 2
-    if app is None:
-        if not folder_of(step).exists():
-            print(f"No practice copy of step {step.number} yet: make practice STEP={step.number}")
-            return 2
-        app, app_dir = app_of(step), ROOT
+def pytest_command(
+    step: Step, app: str, app_dir: Path | None, tests: list[str], *extra: str
+) -> list[str]:
+    """The pytest run that judges `app` by step N's contract, with the judge's report."""
     command = [
         sys.executable,
         "-m",
@@ -182,22 +179,105 @@ def check(
         "--no-header",
         "--tb=no",
         "-rN",
+        # The judged app's warnings are listed once by the judge, as advice.
+        "--disable-warnings",
         f"--step={step.number}",
         f"--app={app}",
         "--backend=sqlite",
         *tests,
+        *extra,
     ]
     if app_dir is not None:
-        command += [f"--app-dir={app_dir}"]
-    if junit is not None:
-        command += [f"--junitxml={junit}"]
-    if report is not None:
-        command += [f"--judge-report={report}"]
+        command.append(f"--app-dir={app_dir}")
+    return command
+
+
+def judged_app(step: Step, app: str | None, app_dir: Path | None) -> tuple[str, Path | None]:
+    """The app to judge: the one given, or the learner's practice copy."""
+    if app is not None:
+        return app, app_dir
+    if not folder_of(step).exists():
+        raise LookupError(
+            f"No practice copy of step {step.number} yet: make practice STEP={step.number}"
+        )
+    return app_of(step), ROOT
+
+
+def judge_environment() -> dict[str, str]:
     # SQLite only, as on a learner's laptop: no PostgreSQL, not CI's rules.
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["TEST_DATABASE_URL"] = ""
     env["FUZZ_BUDGET"] = "judge"  # says whether a rule fails; does not shrink the example
-    return subprocess.run(command, cwd=ROOT, env=env).returncode
+    return env
+
+
+def exit_code(pytest_code: int) -> int:
+    """The judge's exit code: 0 every rule passes, 1 some rule fails, 2 not judged."""
+    return pytest_code if pytest_code in (ALL_PASS, SOME_FAIL) else NOT_JUDGED
+
+
+def check(
+    step: Step,
+    app: str | None,
+    app_dir: Path | None,
+    exercise: str | None,
+    junit: Path | None,
+    report: Path | None = None,
+    tier: str = "lesson",
+    verbose: bool = False,
+) -> int:
+    try:
+        tests = selection(step, exercise, tier)
+        app, app_dir = judged_app(step, app, app_dir)
+    except LookupError as error:
+        print(error)
+        return NOT_JUDGED
+    extra = [f"--junitxml={junit}"] if junit is not None else []
+    if report is not None:
+        extra.append(f"--judge-report={report}")
+    if verbose:
+        extra.append("--judge-verbose")
+    command = pytest_command(step, app, app_dir, tests, *extra)
+    return exit_code(subprocess.run(command, cwd=ROOT, env=judge_environment()).returncode)
+
+
+def watch(step: Step, app: str | None, app_dir: Path | None, tier: str, verbose: bool) -> int:
+    """Judge again on every save of the judged app, and say what changed since the last run."""
+    from watchfiles import PythonFilter  # installed with uvicorn[standard]
+    from watchfiles import watch as changes
+
+    try:
+        app, app_dir = judged_app(step, app, app_dir)
+    except LookupError as error:
+        print(error)
+        return NOT_JUDGED
+    folder = catalog.get(step.number).judging(app, app_dir).path
+    before: dict[str, bool] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        while True:
+            report.unlink(missing_ok=True)
+            check(step, app, app_dir, None, None, report, tier, verbose)
+            after = {
+                rule["name"]: rule["passed"]
+                for rule in (json.loads(report.read_text()) if report.exists() else {}).values()
+            }
+            print(changed_since(before, after) if before else "")
+            before = after
+            print(f"Watching {folder} for changes (Ctrl+C to stop)...")
+            try:
+                next(iter(changes(folder, watch_filter=PythonFilter(extra_extensions=(".ini",)))))
+            except (KeyboardInterrupt, StopIteration):
+                return ALL_PASS if after and all(after.values()) else SOME_FAIL
+
+
+def changed_since(before: dict[str, bool], after: dict[str, bool]) -> str:
+    """What a new run changed: the rules now passing, and those now failing."""
+    passing = [name for name, passed in after.items() if passed and before.get(name) is False]
+    failing = [name for name, passed in after.items() if not passed and before.get(name, True)]
+    lines = [f"  now passing: {name}" for name in passing]
+    lines += [f"  now failing: {name}" for name in failing]
+    return "Since the last run:\n" + "\n".join(lines) if lines else "Since the last run: no change."
 
 
 def main(argv: list[str]) -> int:
@@ -214,16 +294,41 @@ def main(argv: list[str]) -> int:
     check_parser.add_argument("--exercise", help="run this exercise's checker instead")
     check_parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
     check_parser.add_argument("--report", type=Path, help="also write each rule's verdict (JSON)")
+    check_parser.add_argument(
+        "--tier",
+        choices=sorted(TIERS),
+        default="lesson",
+        help="lesson: the HTTP contract, in seconds; full: also real servers, races, fuzzing",
+    )
+    check_parser.add_argument("--watch", action="store_true", help="judge again on every save")
+    check_parser.add_argument(
+        "--verbose", action="store_true", help="each failed rule's whole traceback"
+    )
     app_parser = commands.add_parser("app", help="print the practice copy's module:app")
     app_parser.add_argument("step", type=int)
     args = parser.parse_args(argv)
-    step = catalog.get(args.step)
+    try:
+        step = catalog.get(args.step)
+    except LookupError as error:
+        print(error)
+        return NOT_JUDGED
     if args.command == "start":
         return start(step, args.reset, args.root)
     if args.command == "app":
         print(app_of(step))
         return 0
-    return check(step, args.app, args.app_dir, args.exercise, args.junit, args.report)
+    if args.watch:
+        return watch(step, args.app, args.app_dir, args.tier, args.verbose)
+    return check(
+        step,
+        args.app,
+        args.app_dir,
+        args.exercise,
+        args.junit,
+        args.report,
+        args.tier,
+        args.verbose,
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,15 @@ from httpx2 import Headers
 from shared import catalog
 from shared.catalog import ROOT, Step
 from shared.server import UvicornServer
-from tests.support import apps, auth, coverage_workers, databases, greenlets, postgres
+from tests.support import (
+    apps,
+    auth,
+    coverage_workers,
+    databases,
+    exchange,
+    greenlets,
+    postgres,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 # What a new TestClient sends with every request (its user agent).
@@ -329,6 +337,7 @@ def worker_clients() -> Iterator[dict[int, TestClient]]:
 
 @pytest.fixture
 def client(
+    request: pytest.FixtureRequest,
     app: FastAPI,
     step: Step,
     worker_apps: dict[tuple[Step, str], tuple[FastAPI, dict]],
@@ -351,15 +360,33 @@ def client(
     test_client.cookies.clear()
     test_client.headers = Headers(DEFAULT_HEADERS)
     test_client.auth = auth.acting_as_owner(step)
+    recorded = exchange.recorder(request.node)
     test_client.event_hooks = {
-        "request": [],
-        "response": [functools.partial(auth.assert_no_secrets, passwords=step.offers("auth"))],
+        "request": recorded["request"],
+        "response": [
+            *recorded["response"],
+            functools.partial(auth.assert_no_secrets, passwords=step.offers("auth")),
+        ],
     }
     try:
         yield test_client
     finally:
         if not kept:
             test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app signs with a key the tests know, and never makes one in the repository."""
+    monkeypatch.setenv("SECRET_KEY", auth.TEST_SECRET_KEY)
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+
+
+@pytest.fixture
+def anonymous(client: TestClient) -> TestClient:
+    """The test says who is asking: its client adds no token of its own."""
+    client.auth = None
+    return client
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -37,7 +37,12 @@ from shared.server import UvicornServer
 from tests.support import apps, auth, migrations
 from tests.support.auth import PASSWORD, sign_up
 
-pytestmark = [pytest.mark.requires("async"), pytest.mark.internals, pytest.mark.real_hashing]
+pytestmark = [
+    pytest.mark.requires("async"),
+    pytest.mark.internals,
+    pytest.mark.real_hashing,
+    pytest.mark.taught("why-it-is-built-this-way"),
+]
 
 
 # --- the URLs of step 6 ------------------------------------------------------------

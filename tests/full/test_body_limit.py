@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from shared.body_limit import DEFAULT_MAX_BYTES
 from shared.server import HOST, UvicornServer
 
+pytestmark = pytest.mark.taught("why-it-is-built-this-way")
+
 REQUEST_TIMEOUT = 30.0
 
 

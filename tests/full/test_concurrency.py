@@ -25,6 +25,8 @@ from shared.catalog import Step
 from shared.server import UvicornServer
 from tests.support import auth
 
+pytestmark = pytest.mark.taught("why-it-is-built-this-way")
+
 REQUEST_TIMEOUT = 30.0
 RACERS = 20
 WRITERS = 10

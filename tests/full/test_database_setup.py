@@ -10,7 +10,11 @@ from sqlalchemy import event
 from shared.catalog import ROOT, Step
 from tests.support import apps, engines, migrations, sqlite
 
-pytestmark = [pytest.mark.requires("persistent"), pytest.mark.internals]
+pytestmark = [
+    pytest.mark.requires("persistent"),
+    pytest.mark.internals,
+    pytest.mark.taught("why-it-is-built-this-way"),
+]
 
 
 def test_default_database_is_a_file_named_after_the_step_in_the_repository(

@@ -20,7 +20,7 @@ from shared.catalog import Step
 from shared.server import UvicornServer
 from tests.support import apps, auth, sqlite
 
-pytestmark = pytest.mark.requires("persistent")
+pytestmark = [pytest.mark.requires("persistent"), pytest.mark.taught("why-it-is-built-this-way")]
 
 TASKS = 30
 USERS = 5

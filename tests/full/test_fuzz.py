@@ -36,7 +36,12 @@ from tests.support import auth
 # no_cover: the coverage gate (100 % of steps/) is met by the deterministic
 # tests alone, so it never depends on what a random draw happened to reach; and
 # under the coverage tracer, generating examples costs 2.5 times the CPU.
-pytestmark = [pytest.mark.fuzz, pytest.mark.requires("tasks"), pytest.mark.no_cover]
+pytestmark = [
+    pytest.mark.fuzz,
+    pytest.mark.requires("tasks"),
+    pytest.mark.no_cover,
+    pytest.mark.taught("why-it-is-built-this-way"),
+]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from shared.server import UvicornServer
 from tests.support import migrations
 from tests.support.migrations import table_names
 
-pytestmark = pytest.mark.requires("migrations")
+pytestmark = [pytest.mark.requires("migrations"), pytest.mark.taught("run-it")]
 
 
 TABLES = {"tasks", "users", "posts"}

@@ -10,7 +10,7 @@ from shared.catalog import Step
 from tests.support import migrations
 from tests.support.migrations import table_names
 
-pytestmark = pytest.mark.requires("migrations")
+pytestmark = [pytest.mark.requires("migrations"), pytest.mark.taught("the-migration-history")]
 
 
 TABLES = {"tasks", "users", "posts"}

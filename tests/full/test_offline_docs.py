@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+pytestmark = pytest.mark.taught("why-it-is-built-this-way")
+
 ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 ANY_URL = re.compile(r"""https?://[^\s"'<>)]+""")
 

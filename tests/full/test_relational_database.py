@@ -20,7 +20,7 @@ from tests.support import auth, engines, sqlite
 from tests.support.apps import load, module_of
 
 # Reads the step's own modules or files: left out when judging another app.
-pytestmark = pytest.mark.internals
+pytestmark = [pytest.mark.internals, pytest.mark.taught("why-it-is-built-this-way")]
 
 BOB = {"username": "bob", "email": "bob@example.com"}
 

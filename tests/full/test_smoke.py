@@ -10,6 +10,8 @@ from shared.catalog import Step
 from shared.server import UvicornServer
 from tests.support import migrations
 
+pytestmark = pytest.mark.taught("run-it")
+
 
 def request(method: str, url: str, body: dict | None = None) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None

@@ -12,37 +12,16 @@ from shared import permissions
 from shared.catalog import Step
 from shared.permissions import CALLERS, RULES, Rule
 from tests.support import auth
-from tests.support.auth import PASSWORD, headers_for, log_in, sign_up
+from tests.support.auth import PASSWORD, assert_unauthorized, headers_for, log_in, sign_up
 
-# The step hashes with cheap Argon2 parameters here too (tests/conftest.py), except in
-# the tests about the hashes themselves, marked real_hashing: what is stored, the
-# rehash at login, the time of a 401. (The whole module kept the step's own
-# parameters: 0.19 s of CPU a sign-up, and a third of a step's test run.)
-pytestmark = pytest.mark.requires("auth")
+pytestmark = [
+    pytest.mark.requires("auth"),
+    pytest.mark.taught("who-may-do-what"),
+    pytest.mark.usefixtures("signing_key", "anonymous"),
+]
 
 
 ABSENT_ID = 999_999
-
-
-@pytest.fixture(autouse=True)
-def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app signs with a key the tests know, and never makes one in the repository."""
-    monkeypatch.setenv("SECRET_KEY", auth.TEST_SECRET_KEY)
-    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
-
-
-@pytest.fixture
-def client(client: TestClient) -> TestClient:
-    """This module's tests say who is asking: a client that adds no token of its own."""
-    client.auth = None
-    return client
-
-
-def assert_unauthorized(response, detail: str | None = None) -> None:
-    assert response.status_code == 401, response.text
-    assert response.headers["www-authenticate"] == "Bearer"
-    if detail is not None:
-        assert response.json() == {"detail": detail}
 
 
 def test_users_me_is_a_route_of_its_own(client: TestClient) -> None:

@@ -4,56 +4,17 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from shared.catalog import Step
 from tests.support import auth
-from tests.support.auth import PASSWORD, bearer, headers_for, log_in, sign_up
+from tests.support.auth import PASSWORD, assert_unauthorized, bearer, headers_for, log_in, sign_up
+from tests.support.databases import rows
 
 # The step hashes with cheap Argon2 parameters here too (tests/conftest.py), except in
 # the tests about the hashes themselves, marked real_hashing: what is stored, the
 # rehash at login, the time of a 401. (The whole module kept the step's own
 # parameters: 0.19 s of CPU a sign-up, and a third of a step's test run.)
-pytestmark = pytest.mark.requires("auth")
-
-
-@pytest.fixture(autouse=True)
-def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app signs with a key the tests know, and never makes one in the repository."""
-    monkeypatch.setenv("SECRET_KEY", auth.TEST_SECRET_KEY)
-    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
-
-
-@pytest.fixture
-def client(client: TestClient) -> TestClient:
-    """This module's tests say who is asking: a client that adds no token of its own."""
-    client.auth = None
-    return client
-
-
-def rows(url: str, sql: str, **params) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            return [tuple(row) for row in connection.execute(text(sql), params)]
-    finally:
-        engine.dispose()
-
-
-def execute(url: str, sql: str, **params) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(sql), params)
-    finally:
-        engine.dispose()
-
-
-def assert_unauthorized(response, detail: str | None = None) -> None:
-    assert response.status_code == 401, response.text
-    assert response.headers["www-authenticate"] == "Bearer"
-    if detail is not None:
-        assert response.json() == {"detail": detail}
+pytestmark = [pytest.mark.requires("auth"), pytest.mark.usefixtures("signing_key", "anonymous")]
 
 
 @pytest.mark.real_hashing

@@ -1,14 +1,14 @@
-"""SQL injection (issue 6, part 5).
+"""SQL injection: text that looks like SQL is data.
 
-Text that looks like SQL is data: it is stored and returned exactly as sent,
-and it changes nothing else. And no query in `steps/` is built by formatting
-strings, which is what would let such text become SQL.
+It is stored and returned exactly as sent, and it changes nothing else. (That
+no query in `steps/` is built by formatting strings is
+tests/tutorial/test_sql_scan.py's.)
 """
-
-import ast
 
 import pytest
 from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.taught("why-it-is-built-this-way")
 
 SQL_LOOKING = [
     "'; DROP TABLE tasks; --",
@@ -85,39 +85,3 @@ def test_sql_looking_post_text_is_kept_literally(client: TestClient, text: str) 
 
 
 # No query built from strings ------------------------------------------------
-
-# Calls that send their first argument to the database as SQL.
-SQL_SINKS = {"text", "exec_driver_sql", "execute", "executescript", "executemany"}
-
-
-def formatted(node: ast.expr) -> bool:
-    """An f-string, `"..." % x`, `"...".format(x)` or `"..." + x`."""
-    if isinstance(node, ast.JoinedStr):
-        return any(isinstance(part, ast.FormattedValue) for part in node.values)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
-        return not (isinstance(node.left, ast.Constant) and isinstance(node.right, ast.Constant))
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "format"
-    )
-
-
-def called_name(call: ast.Call) -> str | None:
-    if isinstance(call.func, ast.Name):
-        return call.func.id
-    if isinstance(call.func, ast.Attribute):
-        return call.func.attr
-    return None
-
-
-def sql_built_from_strings(source: str) -> list[int]:
-    """Lines where a formatted string is passed to a call that runs SQL."""
-    return [
-        node.lineno
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call)
-        and called_name(node) in SQL_SINKS
-        and node.args
-        and formatted(node.args[0])
-    ]

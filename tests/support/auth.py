@@ -231,6 +231,14 @@ def secrets_in(value: Any, echoed: bool = False, *, passwords: bool = True) -> l
     return found
 
 
+def assert_unauthorized(response: httpx2.Response, detail: str | None = None) -> None:
+    """A 401 that asks for a bearer token (and says `detail`, when given)."""
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    if detail is not None:
+        assert response.json() == {"detail": detail}
+
+
 class SecretShown(AssertionError):
     """A response showed a secret: a rule of step 6, whichever test met it.
 

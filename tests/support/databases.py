@@ -17,6 +17,7 @@ from typing import Protocol
 
 import psycopg
 from psycopg import sql
+from sqlalchemy import create_engine, text
 
 from shared.catalog import Step
 from tests.support import migrations, postgres, sqlite
@@ -138,6 +139,26 @@ class PostgreSQLDatabase:
         if self._connection is not None:
             self._connection.close()
         self.server.drop(self.name)
+
+
+def rows(url: str, sql: str, **params) -> list[tuple]:
+    """The rows a query returns, on a connection of its own (what HTTP cannot show)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def execute(url: str, sql: str, **params) -> None:
+    """Run one statement and commit it, on a connection of its own."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(sql), params)
+    finally:
+        engine.dispose()
 
 
 def create(step: Step, backend: str, folder: Path, server: postgres.Server | None) -> Database:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import warnings
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,10 +30,20 @@ from typing import TypedDict
 import pytest
 
 from shared import catalog, exercises
-from shared.catalog import Step
-from tests.support import auth
+from shared.catalog import ROOT, Step
+from tests.support import auth, exchange, preflight
 
 PASSED, FAILED = "✓", "✗"
+# Where the docs are: built into site/ (make docs-build), or served by `make docs`.
+SITE = ROOT / "site"
+DOCS_URL = "http://127.0.0.1:8000/"
+# The section a rule's page teaches it in, unless its test is marked `taught`.
+DEFAULT_SECTION = "the-code"
+TIER_HEADINGS = {
+    "lesson": "Tier lesson: the HTTP contract the steps teach",
+    "full": "Tier full: what this tutorial adds for you (real servers, races, durability, "
+    "fuzzing, body limits, offline docs)",
+}
 # Among a rule's features when its test is marked names_the_step: every step changes it.
 NUMBER = "number"
 
@@ -58,7 +69,11 @@ def noting(used: set[str]) -> Iterator[None]:
 class Verdict(TypedDict):
     """A rule in the --judge-report file."""
 
+    name: str
     passed: bool
+    reason: str | None
+    section: str
+    tier: str
     required: list[str]
     features: list[str]
 
@@ -72,6 +87,8 @@ class Rule:
     outcomes: list[str] = field(default_factory=list)
     # What the test relied on, beyond what it requires (see noting).
     used: set[str] = field(default_factory=set)
+    # Why its first failed case failed (see reason_of), and that case's parameters.
+    reason: str | None = None
 
     @property
     def module(self) -> str:
@@ -127,21 +144,80 @@ class Rule:
         """The features it requires and those it relied on."""
         return self.used | self.required
 
+    @property
+    def tier(self) -> str:
+        """The tier of the suite it belongs to: the folder its test lives in."""
+        return self.nodeid.split("/")[1]
+
+    @property
+    def anchor(self) -> str:
+        """The section of its page that teaches it: its `taught` mark (the function's first)."""
+        for mark in reversed(self.marks):
+            if mark.name == "taught":
+                return mark.args[0]
+        return DEFAULT_SECTION
+
     def page(self, judged: Step) -> str:
-        """Where it is taught: the exercise; the judged step's page for a rule that names
-        the step; else the first step that offers the features it needs."""
+        """Where it is taught, as `docs/<page>.md#<section>`: the exercise; the judged
+        step's page for a rule that names the step; else the page of the first step that
+        offers the features it needs."""
         if self.exercise:
             return f"docs/{self.exercise.page}"
         if NUMBER in self.features:
             step = judged
         else:
             step = next(s for s in catalog.STEPS if s.offers(*self.features))
-        return f"docs/steps/{step.package}.md#what-changed-since-the-previous-step"
+        return f"docs/steps/{step.package}.md#{self.anchor}"
+
+
+def address(page: str) -> str:
+    """A page's section as a browser opens it: the built site's file, or the served docs."""
+    path, _, anchor = page.partition("#")
+    folder = path.removeprefix("docs/").removesuffix(".md").removesuffix("index")
+    built = SITE / folder / "index.html"
+    if built.exists():
+        return f"{built.as_uri()}#{anchor}"
+    return f"{DOCS_URL}{folder.strip('/') + '/' if folder else ''}#{anchor}"
 
 
 class Judge:
-    def __init__(self) -> None:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
         self.rules: dict[str, Rule] = {}
+        # The judged app's warnings, each once: advice, never a failed rule.
+        self.warnings: dict[str, None] = {}
+
+    @property
+    def judged(self) -> Step:
+        [number] = self.config.getoption("--step")  # make check judges one step
+        app, app_dir = self.config.getoption("--app"), self.config.getoption("--app-dir")
+        return catalog.get(number).judging(app, app_dir) if app else catalog.get(number)
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """An app that does not start is one diagnosis (exit 2), not a failure per rule."""
+        if hasattr(self.config, "workerinput") or self.config.getoption("--app") is None:
+            return
+        seen: list[warnings.WarningMessage] = []
+        diagnosis = preflight.diagnose(self.judged, seen)
+        for warning in seen:
+            self.note_warning(warning.message, warning.category, warning.filename, warning.lineno)
+        if diagnosis:
+            self.write_warnings()
+            pytest.exit(f"{diagnosis}\n\nNo rule was judged.", returncode=2)
+
+    def note_warning(self, message, category, filename: str, lineno: int) -> None:
+        where = Path(filename)
+        shown = where.relative_to(ROOT) if where.is_relative_to(ROOT) else where.name
+        text = str(message).strip().splitlines()[0] if str(message).strip() else ""
+        self.warnings[f"{category.__name__}: {text} ({shown}:{lineno})"] = None
+
+    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage) -> None:
+        self.note_warning(
+            warning_message.message,
+            warning_message.category,
+            warning_message.filename,
+            warning_message.lineno,
+        )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or report.outcome != "passed":
@@ -151,31 +227,64 @@ class Judge:
             for name, value in report.user_properties:
                 if name == "judge_used":
                     rule.used.update(value)
+                if name == "judge_reason" and rule.reason is None:
+                    case = report.nodeid.partition("[")[2].rstrip("]")
+                    rule.reason = f"[{case}] {value}" if self.cases(key) > 1 else value
+
+    def cases(self, key: str) -> int:
+        """How many cases (parameter sets) the rule has in this run."""
+        return sum(1 for nodeid in self.nodeids if nodeid.split("[")[0] == key)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.nodeids = [item.nodeid for item in session.items]
+
+    def write_warnings(self) -> None:
+        if not self.warnings:
+            return
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line("")
+        reporter.write_line("The app's warnings (advice: no rule fails because of them):")
+        for warning in self.warnings:
+            reporter.write_line(f"  {warning}")
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        [number] = terminalreporter.config.getoption("--step")  # make check judges one step
-        judged = catalog.get(number)
+        judged = self.judged
+        verbose = self.config.getoption("judge_verbose")
         counted = [rule for rule in self.rules.values() if set(rule.outcomes) != {"skipped"}]
-        by_topic: dict[str, list[Rule]] = defaultdict(list)
+        by_topic: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         for rule in counted:
-            by_topic[rule.topic].append(rule)
+            by_topic[rule.tier, rule.topic].append(rule)
         write = terminalreporter.write_line
-        write("")
-        for topic, rules in by_topic.items():
+        tiers_shown = {tier for tier, _ in by_topic}
+        tier_now = None
+        for (tier, topic), rules in sorted(by_topic.items(), key=lambda kv: kv[0][0] != "lesson"):
+            if tier != tier_now and len(tiers_shown) > 1 and tier in TIER_HEADINGS:
+                write("")
+                write(TIER_HEADINGS[tier], bold=True)
+                tier_now = tier
+            write("")
             write(f"{topic}:")
             for rule in rules:
                 if rule.passed:
                     write(f"  {PASSED} {rule.hint}")
-                else:
-                    write(f"  {FAILED} {rule.hint}  -> {rule.page(judged)}")
+                    continue
+                write(f"  {FAILED} {rule.hint}", red=True)
+                for line in (rule.reason or "failed").splitlines()[: None if verbose else 3]:
+                    write(f"      {line}")
+                write(f"      learn it: {address(rule.page(judged))}")
+        self.write_warnings()
         passing = sum(rule.passed for rule in counted)
         write("")
         write(f"{passing}/{len(counted)} rules pass", bold=True)
-        report = terminalreporter.config.getoption("judge_report")
+        report = self.config.getoption("judge_report")
         if report:
             verdicts = {
                 rule.nodeid: Verdict(
+                    name=rule.hint,
                     passed=rule.passed,
+                    reason=None if rule.passed else rule.reason,
+                    section=address(rule.page(judged)),
+                    tier=rule.tier,
                     required=sorted(rule.required),
                     features=sorted(rule.features),
                 )
@@ -188,10 +297,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--judge-report", type=Path, help="also write each rule's verdict there, as JSON"
     )
+    parser.addoption(
+        "--judge-verbose", action="store_true", help="each failed rule's whole traceback"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(Judge(), "judge")
+    config.pluginmanager.register(Judge(config), "judge")
+    # The judged app's warnings are its own business: shown once, as advice. The
+    # suite's own code stays strict (pyproject.toml's filterwarnings = error); the
+    # last filter added is the first applied.
+    config.addinivalue_line("filterwarnings", "always")
+    config.addinivalue_line("filterwarnings", r"error:::(tests|shared)(\.|$)")
 
 
 USED = pytest.StashKey[set[str]]()
@@ -219,14 +336,45 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         return (yield)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
-    """Each report carries what the test relied on so far, to the controlling process.
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    """Each report carries what the test relied on so far, and why it failed.
 
     A test that failed because a response showed a secret met a rule of
     authentication (auth.SecretShown), whatever else it was about.
     """
     if call.excinfo is not None and call.excinfo.errisinstance(auth.SecretShown):
         used_by(item).add("auth")
-    item.user_properties[:] = [p for p in item.user_properties if p[0] != "judge_used"]
-    item.user_properties.append(("judge_used", sorted(used_by(item))))
+    report = yield
+    properties = [p for p in item.user_properties if p[0] not in ("judge_used", "judge_reason")]
+    properties.append(("judge_used", sorted(used_by(item))))
+    if report.failed and call.excinfo is not None:
+        verbose = item.config.getoption("judge_verbose")
+        properties.append(("judge_reason", reason_of(item, call.excinfo, verbose)))
+    report.user_properties = properties
+    return report
+
+
+def reason_of(
+    item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException], verbose: bool
+) -> str:
+    """Why a case failed, in a few lines: the last request and its answer, then what the
+    rule expected, or the exception the app raised and where in its code."""
+    lines = []
+    exchanged = exchange.last(item)
+    if exchanged:
+        lines.append(exchanged)
+    step = item.config.pluginmanager.get_plugin("judge").judged
+    if excinfo.errisinstance(AssertionError):
+        message = excinfo.exconly().removeprefix("AssertionError: ").strip().splitlines()
+        asserted = [line for line in message if line.startswith("assert ")]
+        lines.append(f"expected: {asserted[0]}" if asserted else f"failed: {message[0]}")
+    elif preflight.where_in(step.path, excinfo.value):
+        lines.append(f"the app raised {preflight.described(excinfo.value, step.path)}")
+    else:
+        lines.append(f"the answer lacks what the rule reads: {excinfo.exconly()}")
+    if verbose:
+        lines.append(str(excinfo.getrepr(style="short")))
+    return "\n".join(lines)

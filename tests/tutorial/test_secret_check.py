@@ -6,30 +6,9 @@ It must catch a leak, and let a field name through.
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.support import auth
 from tests.support.auth import PASSWORD
-
-# The step hashes with cheap Argon2 parameters here too (tests/conftest.py), except in
-# the tests about the hashes themselves, marked real_hashing: what is stored, the
-# rehash at login, the time of a 401. (The whole module kept the step's own
-# parameters: 0.19 s of CPU a sign-up, and a third of a step's test run.)
-pytestmark = pytest.mark.requires("auth")
-
-
-@pytest.fixture(autouse=True)
-def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app signs with a key the tests know, and never makes one in the repository."""
-    monkeypatch.setenv("SECRET_KEY", auth.TEST_SECRET_KEY)
-    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
-
-
-@pytest.fixture
-def client(client: TestClient) -> TestClient:
-    """This module's tests say who is asking: a client that adds no token of its own."""
-    client.auth = None
-    return client
 
 
 @pytest.mark.parametrize(
