@@ -292,8 +292,7 @@ UPGRADE_COMMAND = Rewrite(
 # The suite's own files, changed for a project whose app is its only one.
 SUITE_REWRITES = {
     "tests/full/test_first_admin.py": [UPGRADE_COMMAND],
-    "tests/lesson/test_migrations.py": [UPGRADE_COMMAND],
-    "tests/full/test_migration_commands.py": [UPGRADE_COMMAND],
+    "tests/support/migrations.py": [UPGRADE_COMMAND],
     # ROOT is the project's folder: two levels up from tests/support/catalog.py.
     "shared/catalog.py": [
         Rewrite(

@@ -18,10 +18,6 @@ pytestmark = [pytest.mark.requires("migrations"), pytest.mark.taught("run-it")]
 TABLES = {"tasks", "users", "posts"}
 
 
-def upgrade_command(step: Step) -> str:
-    return f"alembic -c steps/{step.package}/alembic.ini upgrade head"
-
-
 @pytest.mark.backends("sqlite")
 def test_uvicorn_on_an_unmigrated_database_exits_with_the_command_to_run(
     step: Step, backend: str, empty_database_url: str, tmp_path: Path
@@ -33,7 +29,7 @@ def test_uvicorn_on_an_unmigrated_database_exits_with_the_command_to_run(
             server.start()
     finally:
         server.stop()  # an app that starts after all must not outlive the test
-    assert upgrade_command(step) in log.read_text()
+    assert migrations.names_the_upgrade_command(step, log.read_text())
 
 
 @pytest.mark.backends("sqlite")

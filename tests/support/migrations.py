@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,3 +105,16 @@ def column_names(url: str, table: str) -> set[str]:
         return {column["name"] for column in inspect(engine).get_columns(table)}
     finally:
         engine.dispose()
+
+
+def upgrade_command(step: Step) -> str:
+    """The command the docs give to bring a step's database to head."""
+    return f"alembic -c steps/{step.package}/alembic.ini upgrade head"
+
+
+def names_the_upgrade_command(step: Step, text: str) -> bool:
+    """Whether `text` tells the reader to migrate: the docs' own command for a step of this
+    tutorial; for another app (its own layout), any `alembic ... upgrade head`."""
+    if step.app is None:
+        return upgrade_command(step) in text
+    return re.search(r"\balembic\b.*\bupgrade head\b", text) is not None
