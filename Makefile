@@ -44,7 +44,7 @@ $(STAMP): requirements.lock
 setup: $(STAMP)
 
 # PRACTICE=1 serves your practice copy (practice/<step>/, see make practice),
-# on a database of its own.
+# on a database of its own (.data/practice_<step>.db, as the copy's own default).
 FOLDER = $(if $(PRACTICE),practice,steps)/$(PACKAGE)
 PRACTICE_DATABASE = sqlite:///$(CURDIR)/.data/practice_$(PACKAGE).db
 run: migrate

@@ -50,6 +50,19 @@ def welcome() -> dict[str, str | int]:
 '''
 
 
+# A step names its files in .data/ (its database, its key) and its migration command
+# after its own folder; a practice copy's names must not be the real step's.
+NAMED_AFTER_THE_FOLDER = "Path(__file__).parent.name"
+COPY_NAMES = (
+    (
+        f"DATA_DIR / {NAMED_AFTER_THE_FOLDER}",
+        f"DATA_DIR / ('practice_' + {NAMED_AFTER_THE_FOLDER})",
+    ),
+    (f'f"{{{NAMED_AFTER_THE_FOLDER}}}.key"', f'f"practice_{{{NAMED_AFTER_THE_FOLDER}}}.key"'),
+    (f"steps/{{{NAMED_AFTER_THE_FOLDER}}}/", f"practice/{{{NAMED_AFTER_THE_FOLDER}}}/"),
+)
+
+
 def folder_of(step: Step, root: Path = ROOT) -> Path:
     return root / "practice" / step.package
 
@@ -94,11 +107,15 @@ def start(step: Step, reset: bool, root: Path = ROOT) -> int:
 
 
 def own_package(folder: Path, previous: Step, step: Step) -> None:
-    """The copy imports itself, not the step it was copied from (Alembic's env.py does)."""
+    """The copy imports itself, not the step it was copied from (Alembic's env.py does),
+    and keeps its data apart: its default database and key files in .data/ are named
+    practice_<step>, so a copy run by hand never touches the real step's database."""
     for path in folder.rglob("*.py"):
         text = path.read_text()
         changed = text.replace(f"steps.{previous.package}", f"practice.{step.package}")
         changed = changed.replace(f"steps/{previous.package}", f"practice/{step.package}")
+        for name, copy_name in COPY_NAMES:
+            changed = changed.replace(name, copy_name)
         if changed != text:
             path.write_text(changed)
 
@@ -118,6 +135,12 @@ does; its page explains how: {page_of(step)} (or `make docs`).
 ## What step {n} asks of you
 
 {learn}
+
+## What must be exact
+
+The welcome (`GET /`) names this step exactly as the tutorial does:
+`{{"step": {n}, "title": "{step.title}"}}` (with any other keys you like).
+Every other rule checks what the API does, not how your code is written.
 
 ## The loop
 

@@ -64,6 +64,8 @@ def test_a_practice_copy_starts_from_the_step_before(tmp_path: Path) -> None:
     assert (tmp_path / "practice" / "__init__.py").is_file()
     checklist = (copy / "CHECKLIST.md").read_text()
     assert f"make check STEP={step.number}" in checklist
+    # The one exact text a rule asks for.
+    assert f'{{"step": {step.number}, "title": "{step.title}"}}' in checklist
     assert "## What step" in checklist
     # It imports itself, not the step it was copied from.
     for path in copy.rglob("*.py"):
@@ -111,6 +113,127 @@ def test_an_app_named_like_a_folder_of_the_repository_is_refused(tmp_path: Path)
     assert "the app's package 'shared' is also a folder of this repository" in result.stderr
 
 
+# What the judge says: reasons, a diagnosis, advice, exit codes -----------
+
+
+def judge_command(step: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m shared.practice check STEP ...`, as `make check` runs it."""
+    command = [sys.executable, "-m", "shared.practice", "check", str(step), *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def an_app(folder: Path, main: str) -> Path:
+    """An app laid out as an exported project: `app.main:app` in `folder`."""
+    (folder / "app").mkdir(parents=True)
+    (folder / "app" / "__init__.py").touch()
+    (folder / "app" / "main.py").write_text(main)
+    return folder
+
+
+def step_1_as_an_app(folder: Path, *, before: str = "") -> Path:
+    """Step 1's code as an app of its own, with `before` added at the top of its module."""
+    main = (STEPS[0].path / "main.py").read_text()
+    return an_app(folder, before + main)
+
+
+def test_a_failed_rule_says_which_request_failed_how_and_where_to_learn_it(
+    tmp_path: Path,
+) -> None:
+    step = STEPS[2]
+    assert start(step, tmp_path).returncode == 0  # step 2's code, judged as step 3
+    result = judge_command(3, "--app", practice.app_of(step), "--app-dir", str(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    at = lines.index(f"  {judge.FAILED} Welcome names the step")
+    assert lines[at + 1 : at + 3] == [
+        "      GET /",
+        '        -> 200 {"step":2,"title":"Tasks in SQLite","docs":"/docs"}',
+    ]
+    assert lines[at + 3] == "      expected: assert 2 == 3"
+    link = lines[at + 4].strip()
+    assert link.startswith("learn it: ")
+    assert link.endswith("steps/step03_users/#the-code") or link.endswith(
+        "steps/step03_users/index.html#the-code"
+    )
+    assert "docs/steps/" not in result.stdout  # an address, not a Markdown path
+    assert re.search(r"^\d+/\d+ rules pass$", result.stdout, flags=re.MULTILINE)
+
+
+def test_an_exception_of_the_app_is_shown_with_its_file_and_line(tmp_path: Path) -> None:
+    broken = '@app.get("/tasks")\ndef crash() -> list:\n    raise LookupError("no list here")\n'
+    folder = step_1_as_an_app(tmp_path / "mine")
+    main = folder / "app" / "main.py"
+    code = main.read_text().replace('@app.get("/tasks"', '@app.get("/old-tasks"', 1)
+    main.write_text(code + "\n\n" + broken)
+    line = len(main.read_text().splitlines())
+    result = judge_command(1, "--app", "app.main:app", "--app-dir", str(folder))
+    assert result.returncode == 1
+    assert "the app raised LookupError: no list here" in result.stdout
+    assert f"at {main}:{line}: raise LookupError" in result.stdout
+
+
+def test_an_app_that_does_not_start_is_one_diagnosis_and_exit_2(tmp_path: Path) -> None:
+    folder = an_app(tmp_path / "broken", "import math\n\nmath.sqrt(-1)\napp = None\n")
+    result = judge_command(1, "--app", "app.main:app", "--app-dir", str(folder))
+    assert result.returncode == 2
+    assert "The app did not start while importing the app:" in result.stdout
+    assert "ValueError: math domain error" in result.stdout
+    assert f"at {folder / 'app' / 'main.py'}:3: math.sqrt(-1)" in result.stdout
+    assert "No rule was judged." in result.stdout
+    assert judge.FAILED not in result.stdout
+    assert "rules pass" not in result.stdout
+
+
+def test_the_apps_warnings_are_advice_not_failures(tmp_path: Path) -> None:
+    warns = 'import warnings\n\nwarnings.warn("an old API", DeprecationWarning, stacklevel=1)\n'
+    folder = step_1_as_an_app(tmp_path / "warns", before=warns)
+    result = judge_command(1, "--app", "app.main:app", "--app-dir", str(folder))
+    assert result.returncode == 0, result.stdout
+    advice = result.stdout.split("The app's warnings (advice: no rule fails because of them):")
+    assert len(advice) == 2
+    assert advice[1].count("DeprecationWarning: an old API") == 1
+
+
+@pytest.mark.parametrize("number", ["9", "0"])
+def test_a_step_that_does_not_exist_is_one_line_and_exit_2(number: str) -> None:
+    result = judge_command(int(number))
+    assert result.returncode == 2
+    assert result.stdout.strip() == f"no step {number}; the steps are {[s.number for s in STEPS]}"
+    assert not result.stderr
+
+
+def test_watch_mode_says_what_changed_since_the_last_run() -> None:
+    before = {"A": True, "B": False, "C": True}
+    after = {"A": False, "B": True, "C": True, "D": False}
+    assert practice.changed_since(before, after).splitlines() == [
+        "Since the last run:",
+        "  now passing: B",
+        "  now failing: A",
+        "  now failing: D",
+    ]
+    assert practice.changed_since(after, after) == "Since the last run: no change."
+
+
+def test_a_practice_copy_keeps_its_data_apart_from_the_real_step(tmp_path: Path) -> None:
+    step = catalog.latest()
+    assert start(step, tmp_path).returncode == 0
+    names = (
+        f"import sys; from practice.{step.package} import database, security;"
+        " print(database.DEFAULT_DATABASE_URL); print(security.DEFAULT_SECRET_KEY_FILE);"
+        " print(database.UPGRADE_COMMAND)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    shown = subprocess.run(
+        [sys.executable, "-c", names], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == [
+        f"sqlite:///{tmp_path}/.data/practice_{step.package}.db",
+        f"{tmp_path}/.data/practice_{step.package}.key",
+        f"alembic -c practice/{step.package}/alembic.ini upgrade head",
+    ]
+
+
 # The self-checks: every step, judged, as a fresh copy and as itself ------
 
 
@@ -131,13 +254,7 @@ def new_in(step: Step, features: list[str]) -> bool:
     return bool((added | {judge.NUMBER}) & set(features))
 
 
-# Two judged runs of a whole step, each a pytest run with its own workers:
-# about a minute each on an idle 2-core machine, several when .ci/run judges
-# two steps at once (the watchdog is raised to match there).
-@pytest.mark.timeout(900)
-@pytest.mark.selfcheck
-@pytest.mark.internals
-def test_the_judge_passes_the_step_and_fails_a_fresh_copy(step: Step, tmp_path: Path) -> None:
+def assert_judged_fairly(step: Step, tmp_path: Path, tier: str) -> None:
     """On step N's code every rule passes; a fresh copy fails exactly the rules step N adds.
 
     A fresh copy is step N-1's code: it passes every rule that asks nothing
@@ -147,13 +264,18 @@ def test_the_judge_passes_the_step_and_fails_a_fresh_copy(step: Step, tmp_path: 
     6's tests of step 3's sign-ups send a password) may go either way. Step
     1's fresh copy is a minimal app, where every rule is new: some fail.
     """
-    own = verdicts(step, step.app_ref, ROOT, tmp_path / "own.json")
+    tiered = ("--tier", tier)
+    own = verdicts(step, step.app_ref, ROOT, tmp_path / "own.json", *tiered)
     assert own
     assert all(verdict["passed"] for verdict in own.values()), [
         rule for rule, verdict in own.items() if not verdict["passed"]
     ]
+    # Tier full judges the lesson's rules too.
+    assert {verdict["tier"] for verdict in own.values()} == {
+        folder.removeprefix("tests/") for folder in practice.TIERS[tier]
+    }
     assert start(step, tmp_path).returncode == 0
-    fresh = verdicts(step, practice.app_of(step), tmp_path, tmp_path / "fresh.json")
+    fresh = verdicts(step, practice.app_of(step), tmp_path, tmp_path / "fresh.json", *tiered)
     assert set(fresh) == set(own), "the judge names every rule of the step, passed or not"
     assert not all(verdict["passed"] for verdict in fresh.values()), (
         "a copy of the step before already passes every rule"
@@ -172,6 +294,26 @@ def test_the_judge_passes_the_step_and_fails_a_fresh_copy(step: Step, tmp_path: 
         if verdict["passed"] and new_in(step, verdict["required"])
     ]
     assert not new_passing, "a copy of the step before passes rules step N brings in"
+    assert all(verdict["reason"] for verdict in fresh.values() if not verdict["passed"]), (
+        "every failed rule says why"
+    )
+
+
+@pytest.mark.selfcheck
+@pytest.mark.internals
+def test_the_judge_passes_the_step_and_fails_a_fresh_copy(step: Step, tmp_path: Path) -> None:
+    """Tier lesson, on every step (see assert_judged_fairly)."""
+    assert_judged_fairly(step, tmp_path, "lesson")
+
+
+# Tier full starts real servers for every rule that needs one: minutes for a
+# step; one step proves the tier's verdicts are as fair as the lesson's.
+@pytest.mark.timeout(900)
+@pytest.mark.selfcheck
+def test_in_tier_full_too_the_judge_passes_the_step_and_fails_a_fresh_copy(
+    tmp_path: Path,
+) -> None:
+    assert_judged_fairly(catalog.get(4), tmp_path, "full")
 
 
 @pytest.mark.selfcheck
