@@ -170,6 +170,22 @@ class Rule:
         return f"docs/steps/{step.package}.md#{self.anchor}"
 
 
+def taught_sections() -> set[str]:
+    """Every `docs/<page>.md#<section>` a rule of either tier links, judging any step."""
+    found = set()
+    for tier in ("lesson", "full"):
+        for path in sorted((ROOT / "tests" / tier).glob("test_*.py")):
+            module = importlib.import_module(f"tests.{tier}.{path.stem}")
+            for name in vars(module):
+                if not name.startswith("test_"):
+                    continue
+                rule = Rule(f"tests/{tier}/{path.name}::{name}")
+                for step in catalog.STEPS:
+                    if step.offers(*(rule.required - {NUMBER})):
+                        found.add(rule.page(step))
+    return found
+
+
 def address(page: str) -> str:
     """A page's section as a browser opens it: the built site's file, or the served docs."""
     path, _, anchor = page.partition("#")

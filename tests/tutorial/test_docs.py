@@ -27,10 +27,10 @@ import pytest
 import yaml
 from mkdocs.config import load_config
 
-from shared import examples
+from shared import catalog, examples
 from shared.catalog import ROOT, STEPS, Step
 from shared.server import HOST, UvicornServer, free_port
-from tests.support import make
+from tests.support import judge, make
 
 DOCS = ROOT / "docs"
 # What a build needs: the config, the pages, and the code they include or run.
@@ -191,6 +191,26 @@ def test_a_step_page_shows_its_code_diff_commands_and_real_responses(site: Build
         assert responses == len(examples.for_step(step))
         if step.number > STEPS[0].number:
             assert 'class="language-diff' in page
+
+
+def test_every_rule_of_the_judge_links_a_section_of_the_built_site(site: Build) -> None:
+    """`make check` prints, beside each failed rule, the section of a page that teaches it."""
+    sections = judge.taught_sections()
+    assert len({page.partition("#")[0] for page in sections}) == len(catalog.STEPS)
+    for page in sections:
+        path, _, anchor = page.partition("#")
+        html = site.site / path.removeprefix("docs/").removesuffix(".md") / "index.html"
+        assert f'id="{anchor}"' in html.read_text(), f"{page}: no such section in {html}"
+
+
+def test_the_judge_prints_an_address_a_browser_opens(tmp_path: Path, monkeypatch) -> None:
+    page = "docs/steps/step03_users.md#the-code"
+    monkeypatch.setattr(judge, "SITE", tmp_path / "site")
+    assert judge.address(page) == "http://127.0.0.1:8000/steps/step03_users/#the-code"
+    built = tmp_path / "site" / "steps" / "step03_users" / "index.html"
+    built.parent.mkdir(parents=True)
+    built.touch()
+    assert judge.address(page) == f"{built.as_uri()}#the-code"
 
 
 def test_the_reference_lists_every_route_and_make_target(site: Build) -> None:
