@@ -33,6 +33,7 @@ RUN_BY_TESTS = {
     "practice": "tests/tutorial/test_practice.py (selfcheck, run by .ci/run)",
     "check": "tests/tutorial/test_practice.py (selfcheck and exercise_meta, run by .ci/run)",
     "export": "tests/tutorial/test_export.py",
+    "grade": "tests/tutorial/test_grade.py",
 }
 
 
