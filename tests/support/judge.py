@@ -202,6 +202,8 @@ class Judge:
         self.rules: dict[str, Rule] = {}
         # The judged app's warnings, each once: advice, never a failed rule.
         self.warnings: dict[str, None] = {}
+        # Why the judged app does not start, if it does not (see pytest_sessionstart).
+        self.diagnosis: str | None = None
 
     @property
     def judged(self) -> Step:
@@ -217,9 +219,17 @@ class Judge:
         diagnosis = preflight.diagnose(self.judged, seen)
         for warning in seen:
             self.note_warning(warning.message, warning.category, warning.filename, warning.lineno)
-        if diagnosis:
-            self.write_warnings()
-            pytest.exit(f"{diagnosis}\n\nNo rule was judged.", returncode=2)
+        self.diagnosis = diagnosis
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.diagnosis:  # every rule would fail for the same reason
+            self.config.hook.pytest_deselected(items=list(items))
+            items.clear()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.diagnosis:
+            session.exitstatus = 2
 
     def note_warning(self, message, category, filename: str, lineno: int) -> None:
         where = Path(filename)
@@ -264,6 +274,13 @@ class Judge:
             reporter.write_line(f"  {warning}")
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.diagnosis:
+            terminalreporter.write_line("")
+            terminalreporter.write_line(self.diagnosis, red=True)
+            self.write_warnings()
+            terminalreporter.write_line("")
+            terminalreporter.write_line("No rule was judged.", bold=True)
+            return
         judged = self.judged
         verbose = self.config.getoption("judge_verbose")
         counted = [rule for rule in self.rules.values() if set(rule.outcomes) != {"skipped"}]
