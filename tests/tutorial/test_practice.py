@@ -157,6 +157,18 @@ def test_a_failed_rule_says_which_request_failed_how_and_where_to_learn_it(
     )
     assert "docs/steps/" not in result.stdout  # an address, not a Markdown path
     assert re.search(r"^\d+/\d+ rules pass$", result.stdout, flags=re.MULTILINE)
+    # The Practise page shows this run: each part of its excerpt, as printed.
+    printed = re.sub(
+        r"file://\S*/site/(\S*)index\.html#", r"http://127.0.0.1:8000/\1#", result.stdout
+    )
+    for part in practice_page_excerpt().split("\n...\n"):
+        assert f"\n{part}\n" in f"\n{printed}", part
+
+
+def practice_page_excerpt() -> str:
+    """The output of `make check STEP=3` on a fresh copy, as the Practise page shows it."""
+    page = (ROOT / "docs" / "practice.md").read_text()
+    return page.split("A fresh copy of step 3")[1].split("```text\n")[1].split("\n```")[0]
 
 
 def test_an_exception_of_the_app_is_shown_with_its_file_and_line(tmp_path: Path) -> None:
