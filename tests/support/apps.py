@@ -37,6 +37,8 @@ def reinstate(step: Step, imported: dict[str, ModuleType]) -> None:
     modules it was built from go back into `sys.modules` before each test, so
     that a test reading, say, its `database.engine` sees that app's engine.
     """
+    if all(sys.modules.get(name) is module for name, module in imported.items()):
+        return  # still the ones imported (the test before was of the same app)
     forget(step)
     sys.modules.update(imported)
 
