@@ -316,7 +316,7 @@ def write_csv(path: Path, grades: list[Grade], rules: dict[str, dict]) -> None:
 def learn_it(verdict: dict) -> str:
     """A link to the docs section that teaches the rule (the judge's address, if any)."""
     section = str(verdict.get("section") or "")
-    if not section.startswith(("http://", "https://")):
+    if not section.startswith(("http://", "https://", "file://")):
         return ""
     return f'<a href="{html.escape(section)}">learn it</a>'
 
