@@ -181,7 +181,7 @@ def app_rewrites(step: Step, path: Path) -> list[Rewrite]:
         Rewrite(f"steps.{step.package}", "app", required=False),
         Rewrite(f"steps/{step.package}", "app", required=False),
         Rewrite("from the repository root", "from the project's folder", required=False),
-        Rewrite("(plumbing, see shared/)", "(plumbing, see plumbing/)", required=False),
+        Rewrite("(plumbing, see shared/plumbing/)", "(plumbing, see plumbing/)", required=False),
     ]
     relative = path.relative_to(step.path).as_posix()
     if relative == "database.py":
@@ -206,9 +206,13 @@ def app_rewrites(step: Step, path: Path) -> list[Rewrite]:
 
 
 def copy_app(step: Step, app_dir: Path) -> set[str]:
-    """The step's folder as `app/`; returns the shared/ modules it imports (its plumbing)."""
+    """The step's folder as `app/`, with shared/plumbing/ as `app/plumbing/`.
+
+    Returns the names the tests import from shared/ that are the app's: the
+    plumbing package (its modules are the app's copy from now on).
+    """
     shutil.copytree(step.path, app_dir, ignore=COPIED)
-    plumbing: set[str] = set()
+    uses_plumbing = False
     for path in sorted(app_dir.rglob("*")):
         if path.suffix not in TEXT_SUFFIXES:
             continue
@@ -220,22 +224,21 @@ def copy_app(step: Step, app_dir: Path) -> set[str]:
         # without them, two blank lines are enough.
         text = re.sub(r"^ *# --8<-- \[(start|end):\w+\]\n", "", text, flags=re.MULTILINE)
         text = re.sub(r"\n{4,}", "\n\n\n", text).rstrip("\n") + "\n"
-        plumbing |= set(re.findall(r"^from shared\.(\w+) import", text, flags=re.MULTILINE))
+        if re.search(r"^from shared\.(?!plumbing\b)", text, flags=re.MULTILINE):
+            raise ExportError(f"{source}: a step takes only its plumbing from shared/")
+        uses_plumbing |= bool(re.search(r"^from shared\.plumbing\b", text, flags=re.MULTILINE))
         dots = "." * len(path.relative_to(app_dir).parts)  # main.py: 1, routers/users.py: 2
-        text = re.sub(
-            r"^from shared\.(\w+) import",
-            rf"from {dots}plumbing.\1 import",
-            text,
-            flags=re.MULTILINE,
-        )
+        text = re.sub(r"^from shared\.plumbing\b", f"from {dots}plumbing", text, flags=re.MULTILINE)
         path.write_text(one_block_of_relative_imports(text))
-    copy_plumbing(plumbing, app_dir / "plumbing")
-    return plumbing
+    if not uses_plumbing:
+        return set()
+    copy_plumbing(app_dir / "plumbing")
+    return {"plumbing"}
 
 
 def one_block_of_relative_imports(text: str) -> str:
-    """The plumbing's imports, now relative, join the block of the app's own, sorted (isort)."""
-    pattern = r"^((?:from \.+plumbing\.\w+ import [^\n(]+\n)+)\n((?:from \.[^\n(]+\n)+)"
+    """The plumbing's import, now relative, joins the block of the app's own, sorted (isort)."""
+    pattern = r"^((?:from \.+plumbing[\w.]* import [^\n(]+\n)+)\n((?:from \.[^\n(]+\n)+)"
 
     def merge(match: re.Match[str]) -> str:
         lines = (match[1] + match[2]).splitlines(keepends=True)
@@ -244,16 +247,13 @@ def one_block_of_relative_imports(text: str) -> str:
     return re.sub(pattern, merge, text, flags=re.MULTILINE)
 
 
-def copy_plumbing(modules: set[str], folder: Path) -> None:
-    folder.mkdir()
-    (folder / "__init__.py").write_text(
-        '"""Plumbing, not lessons: what the tutorial\'s steps share (its shared/ package)."""\n'
-    )
-    for name in sorted(modules):
-        source = SHARED_DIR / f"{name}.py"
-        if any(m.startswith("shared") for m in imported_modules(source)):
-            raise ExportError(f"shared/{name}.py imports shared/ itself: copy that too")
-        shutil.copy(source, folder / f"{name}.py")
+def copy_plumbing(folder: Path) -> None:
+    """shared/plumbing/, which imports nothing else of this repository."""
+    source = SHARED_DIR / "plumbing"
+    for path in source.glob("*.py"):
+        if any(m.startswith("shared") for m in imported_modules(path)):
+            raise ExportError(f"{path.relative_to(ROOT)} imports shared/ itself: copy that too")
+    shutil.copytree(source, folder, ignore=COPIED)
 
 
 # --- the tests -----------------------------------------------------------------------
@@ -261,12 +261,16 @@ def copy_plumbing(modules: set[str], folder: Path) -> None:
 
 def module_rewrites(plumbing: set[str], support: set[str]) -> list[Rewrite]:
     """`shared.x` becomes `app.plumbing.x` (the app's) or `tests.support.x` (the tests')."""
-    rewrites = []
-    for name in sorted(plumbing | support):
-        package = "app.plumbing" if name in plumbing else "tests.support"
+    rewrites = [
+        Rewrite("from shared.plumbing", "from app.plumbing", required=False),
+        Rewrite("shared/plumbing/", "app/plumbing/", required=False),
+    ]
+    for name in sorted(support):
         rewrites += [
-            Rewrite(f"from shared.{name} import", f"from {package}.{name} import", required=False),
-            Rewrite(f"shared/{name}.py", f"{package.replace('.', '/')}/{name}.py", required=False),
+            Rewrite(
+                f"from shared.{name} import", f"from tests.support.{name} import", required=False
+            ),
+            Rewrite(f"shared/{name}.py", f"tests/support/{name}.py", required=False),
         ]
     return rewrites
 

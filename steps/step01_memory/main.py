@@ -12,9 +12,7 @@ from typing import Annotated
 from fastapi import FastAPI, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from shared.body_limit import BodySizeLimit
-from shared.errors import keep_validation_errors_json
-from shared.offline_docs import serve_docs_offline
+from shared.plumbing import harden
 
 # --8<-- [start:schemas]
 # No NUL characters: some databases (PostgreSQL) cannot store them in text.
@@ -54,18 +52,10 @@ app = FastAPI(
     docs_url=None,
     redoc_url=None,
 )
-serve_docs_offline(app)  # Swagger UI and ReDoc without a CDN (plumbing, see shared/)
-app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see shared/)
-keep_validation_errors_json(app)  # a 422, not a 500, for NaN or "\ud800" (plumbing, see shared/)
+harden(app)  # offline docs, a 1 MiB body limit, JSON 422s (plumbing, see shared/plumbing/)
 
 
 NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": Message, "description": "Task not found"}}
-# Answered before the endpoint runs: FastAPI's 400 for a body that is not
-# UTF-8, and the size limit's 413. Declared so that the OpenAPI tells clients.
-BAD_BODY = {
-    status.HTTP_400_BAD_REQUEST: {"model": Message, "description": "The body cannot be decoded"},
-    status.HTTP_413_CONTENT_TOO_LARGE: {"model": Message, "description": "The body is over 1 MiB"},
-}
 
 
 @app.get("/")
@@ -81,7 +71,7 @@ def get_task_or_404(task_id: int) -> Task:
     return task
 
 
-@app.post("/tasks", status_code=status.HTTP_201_CREATED, responses=BAD_BODY)
+@app.post("/tasks", status_code=status.HTTP_201_CREATED)
 def create_task(task_in: TaskCreate) -> Task:
     with tasks_lock:
         task = Task(id=next(next_ids), **task_in.model_dump())
@@ -104,7 +94,7 @@ def read_task(task_id: int) -> Task:
     return get_task_or_404(task_id)
 
 
-@app.put("/tasks/{task_id}", responses={**NOT_FOUND, **BAD_BODY})
+@app.put("/tasks/{task_id}", responses=NOT_FOUND)
 def replace_task(task_id: int, task_in: TaskCreate) -> Task:
     with tasks_lock:
         get_task_or_404(task_id)

@@ -10,9 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from shared.body_limit import BodySizeLimit
-from shared.errors import keep_validation_errors_json
-from shared.offline_docs import serve_docs_offline
+from shared.plumbing import harden
 
 from .database import Base, engine
 from .routers import posts, tasks, users  # they import models, so create_all sees every table
@@ -35,9 +33,7 @@ app = FastAPI(
     docs_url=None,
     redoc_url=None,
 )
-serve_docs_offline(app)  # Swagger UI and ReDoc without a CDN (plumbing, see shared/)
-app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see shared/)
-keep_validation_errors_json(app)  # a 422, not a 500, for NaN or "\ud800" (plumbing, see shared/)
+harden(app)  # offline docs, a 1 MiB body limit, JSON 422s (plumbing, see shared/plumbing/)
 
 
 # --8<-- [start:routers]

@@ -14,9 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from shared.body_limit import BodySizeLimit
-from shared.errors import keep_validation_errors_json
-from shared.offline_docs import serve_docs_offline
+from shared.plumbing import harden
 
 from .database import check_database_is_migrated, engine
 from .routers import auth, posts, tasks, users
@@ -47,9 +45,7 @@ app = FastAPI(
     docs_url=None,
     redoc_url=None,
 )
-serve_docs_offline(app)  # Swagger UI and ReDoc without a CDN (plumbing, see shared/)
-app.add_middleware(BodySizeLimit)  # 413 for bodies over 1 MiB (plumbing, see shared/)
-keep_validation_errors_json(app)  # a 422, not a 500, for NaN or "\ud800" (plumbing, see shared/)
+harden(app)  # offline docs, a 1 MiB body limit, JSON 422s (plumbing, see shared/plumbing/)
 hide_passwords_in_validation_errors(app)  # a 422 repeats its input, but never a password
 
 

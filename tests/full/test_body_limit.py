@@ -1,4 +1,4 @@
-"""The body limit the tutorial adds for you (shared/body_limit.py).
+"""The body limit the tutorial adds for you (shared/plumbing/body_limit.py).
 
 413 past 1 MiB, in the app and in uvicorn, before the body is read.
 """
@@ -12,7 +12,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.body_limit import DEFAULT_MAX_BYTES
+from shared.plumbing.body_limit import DEFAULT_MAX_BYTES
 from shared.server import HOST, UvicornServer
 from tests.support.hostile import (
     JSON,

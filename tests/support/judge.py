@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator
@@ -39,6 +40,9 @@ SITE = ROOT / "site"
 DOCS_URL = "http://127.0.0.1:8000/"
 # The section a rule's page teaches it in, unless its test is marked `taught`.
 DEFAULT_SECTION = "the-code"
+# The part of a case's id that names the judged step and its database: the rest,
+# if any, names the case among the rule's others ("nested 100,000 deep").
+CASE_OF_THE_STEP = re.compile(r"^step\d+(-(sqlite|postgresql|memory))?-?")
 TIER_HEADINGS = {
     "lesson": "Tier lesson: the HTTP contract the steps teach",
     "full": "Tier full: what this tutorial adds for you (real servers, races, durability, "
@@ -254,15 +258,8 @@ class Judge:
                 if name == "judge_used":
                     rule.used.update(value)
                 if name == "judge_reason" and rule.reason is None:
-                    case = report.nodeid.partition("[")[2].rstrip("]")
-                    rule.reason = f"[{case}] {value}" if self.cases(key) > 1 else value
-
-    def cases(self, key: str) -> int:
-        """How many cases (parameter sets) the rule has in this run."""
-        return sum(1 for nodeid in self.nodeids if nodeid.split("[")[0] == key)
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.nodeids = [item.nodeid for item in session.items]
+                    case = CASE_OF_THE_STEP.sub("", report.nodeid.partition("[")[2].rstrip("]"))
+                    rule.reason = f"[{case}] {value}" if case else value
 
     def write_warnings(self) -> None:
         if not self.warnings:

@@ -12,7 +12,7 @@ from shared.catalog import ROOT, STEPS, STEPS_DIR, Step
 
 STEP_FOLDER = re.compile(r"step(\d\d)_[a-z0-9_]+")
 # What a step may take from shared/: plumbing that is not its lesson.
-PLUMBING = {"shared.offline_docs", "shared.body_limit", "shared.errors"}
+PLUMBING = {"shared.plumbing"}
 
 
 def step_folders() -> list[str]:

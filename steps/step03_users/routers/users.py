@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from .. import crud
 from ..database import SessionDep
-from ..dependencies import BAD_BODY, PageQuery, PathId
+from ..dependencies import PageQuery, PathId
 from ..models import User
 from ..schemas import Message, UserCreate, UserRead, UserUpdate
 
@@ -36,7 +36,7 @@ def conflict(error: crud.DuplicateError) -> HTTPException:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    responses={**CONFLICT, **BAD_BODY},
+    responses=CONFLICT,
 )
 def create_user(user_in: UserCreate, db: SessionDep) -> User:
     try:
@@ -55,9 +55,7 @@ def read_user(user_id: PathId, db: SessionDep) -> User:
     return get_user_or_404(db, user_id)
 
 
-@router.patch(
-    "/{user_id}", response_model=UserRead, responses={**NOT_FOUND, **CONFLICT, **BAD_BODY}
-)
+@router.patch("/{user_id}", response_model=UserRead, responses={**NOT_FOUND, **CONFLICT})
 def update_user(user_id: PathId, user_in: UserUpdate, db: SessionDep) -> User:
     user = get_user_or_404(db, user_id)
     try:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from .. import crud
 from ..database import SessionDep
-from ..dependencies import BAD_BODY, PageQuery, PathId, get_user_or_404
+from ..dependencies import PageQuery, PathId, get_user_or_404
 from ..models import Post
 from ..schemas import Message, PostCreate, PostRead, PostUpdate
 
@@ -30,7 +30,7 @@ def get_post_or_404(db: Session, post_id: int) -> Post:
     "/users/{user_id}/posts",
     status_code=status.HTTP_201_CREATED,
     response_model=PostRead,
-    responses={**USER_NOT_FOUND, **BAD_BODY},
+    responses=USER_NOT_FOUND,
 )
 def create_post(user_id: PathId, post_in: PostCreate, db: SessionDep) -> Post:
     return crud.create_post(db, get_user_or_404(db, user_id), post_in)
@@ -52,7 +52,7 @@ def read_post(post_id: PathId, db: SessionDep) -> Post:
     return get_post_or_404(db, post_id)
 
 
-@router.patch("/posts/{post_id}", response_model=PostRead, responses={**NOT_FOUND, **BAD_BODY})
+@router.patch("/posts/{post_id}", response_model=PostRead, responses=NOT_FOUND)
 def update_post(post_id: PathId, post_in: PostUpdate, db: SessionDep) -> Post:
     return crud.update_post(db, get_post_or_404(db, post_id), post_in)
 

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from .. import crud
 from ..database import SessionDep
-from ..dependencies import BAD_BODY, PageQuery, PathId
+from ..dependencies import PageQuery, PathId
 from ..models import Task
 from ..schemas import Message, TaskCreate, TaskRead
 
@@ -21,7 +21,7 @@ def get_task_or_404(db: Session, task_id: int) -> Task:
     return task
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskRead, responses=BAD_BODY)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskRead)
 def create_task(task_in: TaskCreate, db: SessionDep) -> Task:
     return crud.create_task(db, task_in)
 
@@ -36,7 +36,7 @@ def read_task(task_id: PathId, db: SessionDep) -> Task:
     return get_task_or_404(db, task_id)
 
 
-@router.put("/{task_id}", response_model=TaskRead, responses={**NOT_FOUND, **BAD_BODY})
+@router.put("/{task_id}", response_model=TaskRead, responses=NOT_FOUND)
 def replace_task(task_id: PathId, task_in: TaskCreate, db: SessionDep) -> Task:
     return crud.replace_task(db, get_task_or_404(db, task_id), task_in)
 

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ..database import SessionDep
-from ..dependencies import BAD_BODY
 from ..schemas import Message, Token
 from ..security import BEARER, authenticate, create_access_token
 
@@ -22,7 +21,7 @@ INCORRECT = {
 
 
 # --8<-- [start:login]
-@router.post("/token", responses={**INCORRECT, **BAD_BODY})
+@router.post("/token", responses=INCORRECT)
 def log_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], db: SessionDep) -> Token:
     """Trade a username and password (form fields, as OAuth2 wants) for a bearer token."""
     user = authenticate(db, form.username, form.password)

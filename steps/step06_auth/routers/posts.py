@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from .. import crud
 from ..database import SessionDep
-from ..dependencies import BAD_BODY, PageQuery, PathId, get_post_or_404, get_user_or_404
+from ..dependencies import PageQuery, PathId, get_post_or_404, get_user_or_404
 from ..models import Post
 from ..permissions import FORBIDDEN, PostYouMayChange, UserYouMayChange
 from ..schemas import Message, PostCreate, PostRead, PostUpdate
@@ -24,7 +24,7 @@ USER_NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": Message, "description": "
     "/users/{user_id}/posts",  # noqa: FAST003 (UserYouMayChange reads user_id)
     status_code=status.HTTP_201_CREATED,
     response_model=PostRead,
-    responses={**UNAUTHORIZED, **FORBIDDEN, **USER_NOT_FOUND, **BAD_BODY},
+    responses={**UNAUTHORIZED, **FORBIDDEN, **USER_NOT_FOUND},
 )
 def create_post(author: UserYouMayChange, post_in: PostCreate, db: SessionDep) -> Post:
     return crud.create_post(db, author, post_in)
@@ -49,7 +49,7 @@ def read_post(post_id: PathId, db: SessionDep) -> Post:
 @router.patch(
     "/posts/{post_id}",  # noqa: FAST003 (PostYouMayChange reads post_id)
     response_model=PostRead,
-    responses={**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND, **BAD_BODY},
+    responses={**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND},
 )
 def update_post(post: PostYouMayChange, post_in: PostUpdate, db: SessionDep) -> Post:
     return crud.update_post(db, post, post_in)

@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import crud
 from ..database import SessionDep
-from ..dependencies import BAD_BODY, PageQuery, PathId
+from ..dependencies import PageQuery, PathId
 from ..models import Task
 from ..schemas import Message, TaskCreate, TaskRead
 
@@ -21,7 +21,7 @@ async def get_task_or_404(db: AsyncSession, task_id: int) -> Task:
     return task
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskRead, responses=BAD_BODY)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskRead)
 async def create_task(task_in: TaskCreate, db: SessionDep) -> Task:
     return await crud.create_task(db, task_in)
 
@@ -36,7 +36,7 @@ async def read_task(task_id: PathId, db: SessionDep) -> Task:
     return await get_task_or_404(db, task_id)
 
 
-@router.put("/{task_id}", response_model=TaskRead, responses={**NOT_FOUND, **BAD_BODY})
+@router.put("/{task_id}", response_model=TaskRead, responses=NOT_FOUND)
 async def replace_task(task_id: PathId, task_in: TaskCreate, db: SessionDep) -> Task:
     return await crud.replace_task(db, await get_task_or_404(db, task_id), task_in)
 

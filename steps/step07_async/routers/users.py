@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from .. import crud
 from ..database import SessionDep
-from ..dependencies import BAD_BODY, PageQuery, PathId, get_user_or_404
+from ..dependencies import PageQuery, PathId, get_user_or_404
 from ..models import User
 from ..permissions import FORBIDDEN, ChangesYouMayMake, NewUserYouMayCreate, UserYouMayChange
 from ..schemas import Message, UserRead, UserWithPosts
@@ -30,7 +30,7 @@ def conflict(error: crud.DuplicateError) -> HTTPException:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    responses={**UNAUTHORIZED, **FORBIDDEN, **CONFLICT, **BAD_BODY},
+    responses={**UNAUTHORIZED, **FORBIDDEN, **CONFLICT},
 )
 async def create_user(user_in: NewUserYouMayCreate, db: SessionDep) -> User:
     try:
@@ -58,7 +58,7 @@ async def read_user(user_id: PathId, db: SessionDep) -> User:
 @router.patch(
     "/{user_id}",  # noqa: FAST003 (UserYouMayChange reads user_id)
     response_model=UserRead,
-    responses={**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND, **CONFLICT, **BAD_BODY},
+    responses={**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND, **CONFLICT},
 )
 async def update_user(user: UserYouMayChange, user_in: ChangesYouMayMake, db: SessionDep) -> User:
     new_hash = (
