@@ -6,10 +6,10 @@ never typed again by hand, so that the checks that run them cannot go stale:
 
 - tests/tutorial/test_makefile.py runs the ones a test can run (servers, migrations,
   docs builds) and fails on a documented command nobody runs;
-- .ci/run runs the rest (`make test` in every documented form, with and
-  without PostgreSQL, `make lint`, `make bench`): `python -m
-  tests.support.documented ci` prints them, one per line, each after the
-  conditions it runs in and a tab.
+- .ci/run runs the rest (`make test` in every documented form, `make lint`,
+  `make bench`): `python -m tests.support.documented ci` prints them, one
+  per line, each after the conditions it runs in and a tab; `... whole`
+  prints the two runs of the whole suite that .ci/run ends with.
 
 Standard library only (plus the docs generator's own pure functions), so
 .ci/run can ask before anything else runs.
@@ -92,15 +92,17 @@ LOCAL_SERVER_TEST = re.compile(
 
 
 def ci_runs() -> list[tuple[str, str]]:
-    """What .ci/run runs, as (conditions, command), once each.
+    """What .ci/run runs before the whole suite, as (conditions, command), once each.
 
-    A documented `make test` form runs without PostgreSQL (as on a laptop
-    with none) and with it, unless it names its own server or none; plain
-    `make test` with PostgreSQL is left out: .ci/run ends with it. A form
-    narrowed to one step (`STEP=N`, one per step page) runs without it; the
-    first of them (the README's) also with it: every step's PostgreSQL tests
-    run in that last `make test`, and seven more narrowed runs on PostgreSQL
-    would only repeat them (about ten minutes of CI's ninety).
+    Each test runs once per backend in the whole suite, which .ci/run runs
+    last in two parts: `TEST_DATABASE_URL= make test` (every test without
+    PostgreSQL, as on a laptop with none: the README's `make test` there),
+    then the PostgreSQL half on its own (WHOLE_SUITE): together they are
+    `make test` where a server answers, so the whole forms (plain, with no
+    server, with the local one) are not run again here. A form narrowed to
+    one step (`STEP=N`, one per step page) runs without PostgreSQL: its step's
+    tests and its folder's coverage gate, from SQLite alone, in seconds; on
+    PostgreSQL each would only repeat what the PostgreSQL half runs.
     """
     runs: list[tuple[str, str]] = []
     for command in make_commands():
@@ -111,27 +113,35 @@ def ci_runs() -> list[tuple[str, str]]:
         elif command.startswith(NO_SERVER):
             runs.append((WITHOUT_POSTGRESQL, command.removeprefix(NO_SERVER)))
         elif LOCAL_SERVER_TEST.match(command):
-            # The local server, which plain `make test` uses too: .ci/run's last command.
+            # The local server, which plain `make test` uses too: the whole suite.
             runs.append((WITH_POSTGRESQL, "make test"))
         elif "TEST_DATABASE_URL=" in command:
             runs.append((AS_WRITTEN, command))
-        elif "STEP=" in command:
-            runs.append((WITHOUT_POSTGRESQL, command))
-            if not any(c == WITH_POSTGRESQL and "STEP=" in run for c, run in runs):
-                runs.append((WITH_POSTGRESQL, command))
         else:
-            runs += [(WITHOUT_POSTGRESQL, command), (WITH_POSTGRESQL, command)]
-    return [run for run in dict.fromkeys(runs) if run != (WITH_POSTGRESQL, "make test")]
+            runs.append((WITHOUT_POSTGRESQL, command))
+    return [run for run in dict.fromkeys(runs) if run[1] != "make test"]
+
+
+# The whole suite, .ci/run's last two commands: every test without PostgreSQL,
+# then only the tests on PostgreSQL (their ids end in `-postgresql`), whose
+# coverage is added to the first run's before the gate is applied to both.
+WHOLE_SUITE = [
+    (WITHOUT_POSTGRESQL, "make test"),
+    (WITH_POSTGRESQL, 'make test PYTEST_ARGS="-k=-postgresql --cov-append"'),
+]
 
 
 def main(argv: list[str]) -> int:
     if argv == ["ci"]:
         print("\n".join(f"{conditions}\t{command}" for conditions, command in ci_runs()))
         return 0
+    if argv == ["whole"]:
+        print("\n".join(f"{conditions}\t{command}" for conditions, command in WHOLE_SUITE))
+        return 0
     if argv == ["all"]:
         print("\n".join(make_commands()))
         return 0
-    print("usage: python -m tests.support.documented ci | all", file=sys.stderr)
+    print("usage: python -m tests.support.documented ci | whole | all", file=sys.stderr)
     return 2
 
 

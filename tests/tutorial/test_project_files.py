@@ -1,12 +1,16 @@
 """The README, CI and workflow files say what the project really does."""
 
+import os
 import re
+import shlex
 import subprocess
+import sys
 
 import yaml
 
 from shared.catalog import ROOT, STEPS
 from shared.server import venv_command
+from tests.support import documented
 
 README = (ROOT / "README.md").read_text()
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -23,12 +27,54 @@ def test_readme_gives_the_two_commands() -> None:
     assert "make test" in lines
 
 
-def test_ci_runs_the_readme_test_command() -> None:
+def ci_script() -> list[str]:
+    """The commands of .ci/run, without comments."""
     script = (ROOT / ".ci" / "run").read_text().splitlines()
-    commands = [
-        line.strip() for line in script if line.strip() and not line.lstrip().startswith("#")
+    return [line.strip() for line in script if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_ci_ends_with_the_whole_suite_in_two_runs_that_are_make_test() -> None:
+    """The README's `make test`, where a server answers: every test without
+    PostgreSQL, then only the PostgreSQL ones, under one coverage gate."""
+    commands = ci_script()
+    assert "whole=$(.venv/bin/python -m tests.support.documented whole)" in commands
+    assert commands[-1] == 'done <<<"$whole"'
+    [(first, everything), (second, postgresql_half)] = documented.WHOLE_SUITE
+    assert (first, everything) == (documented.WITHOUT_POSTGRESQL, "make test")
+    assert second == documented.WITH_POSTGRESQL
+    words = shlex.split(postgresql_half)
+    assert words[:2] == ["make", "test"]
+    # The tests on PostgreSQL are the ones whose id ends in `-postgresql`
+    # (tests/conftest.py), and their coverage joins the first run's.
+    assert words[2:] == ["PYTEST_ARGS=-k=-postgresql --cov-append"]
+
+
+def collected(*args: str) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TEST_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [line for line in result.stdout.splitlines() if "::" in line]
+
+
+def test_the_postgresql_half_is_exactly_the_tests_on_postgresql() -> None:
+    module = "tests/lesson/test_tasks.py"
+    every = collected(module)
+    on_postgresql = [
+        test for test in every if "postgresql" in test.partition("[")[2].rstrip("]").split("-")
     ]
-    assert commands[-1] == "make test"
+    assert on_postgresql
+    assert collected(module, "-k=-postgresql") == on_postgresql
+
+
+def test_ci_runs_each_documented_make_command_it_owns() -> None:
+    commands = ci_script()
+    assert "runs=$(.venv/bin/python -m tests.support.documented ci)" in commands
+    assert commands.index('done <<<"$runs"') < commands.index('done <<<"$whole"')
 
 
 def test_readme_lists_every_step() -> None:
@@ -60,12 +106,13 @@ def test_workflows_are_valid_github_actions() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_ci_workflow_runs_make_test_on_every_supported_python() -> None:
+def test_ci_workflow_runs_ci_run_on_every_supported_python() -> None:
+    """One CI definition: the workflow runs .ci/run, and nothing besides it."""
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
     job = workflow["jobs"]["test"]
     assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
-    runs = [step.get("run", "") for step in job["steps"]]
-    assert any(run.startswith("make test") for run in runs)
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert runs == ["bash .ci/run"]
 
 
 def test_compose_file_of_the_postgresql_page_matches_its_urls() -> None:
