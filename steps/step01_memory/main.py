@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 
 from shared.plumbing import harden
 
-# --8<-- [start:schemas]
 # No NUL characters: some databases (PostgreSQL) cannot store them in text.
 Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
 
@@ -34,8 +33,6 @@ class Task(TaskCreate):
 class Message(BaseModel):
     detail: str
 
-
-# --8<-- [end:schemas]
 
 # --8<-- [start:storage]
 # The whole "database": lost when the process stops.
@@ -63,7 +60,6 @@ def welcome() -> dict[str, str | int]:
     return {"step": 1, "title": app.title, "docs": "/docs"}
 
 
-# --8<-- [start:routes]
 def get_task_or_404(task_id: int) -> Task:
     task = tasks.get(task_id)
     if task is None:
@@ -108,6 +104,3 @@ def delete_task(task_id: int) -> None:
     with tasks_lock:
         get_task_or_404(task_id)
         del tasks[task_id]
-
-
-# --8<-- [end:routes]

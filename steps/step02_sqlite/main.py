@@ -52,7 +52,6 @@ def welcome() -> dict[str, str | int]:
     return {"step": 2, "title": app.title, "docs": "/docs"}
 
 
-# --8<-- [start:routes]
 def get_task_or_404(db: Session, task_id: int) -> Task:
     task = db.get(Task, task_id)
     if task is None:
@@ -99,6 +98,3 @@ def delete_task(task_id: TaskId, db: SessionDep) -> None:
     task = get_task_or_404(db, task_id)
     db.delete(task)
     db.commit()
-
-
-# --8<-- [end:routes]

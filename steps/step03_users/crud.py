@@ -18,7 +18,6 @@ class DuplicateError(Exception):
         self.field = field
 
 
-# --8<-- [start:tasks]
 def get_task(db: Session, task_id: int) -> Task | None:
     return db.get(Task, task_id)
 
@@ -49,10 +48,6 @@ def delete_task(db: Session, task: Task) -> None:
     db.commit()
 
 
-# --8<-- [end:tasks]
-
-
-# --8<-- [start:users]
 def get_user(db: Session, user_id: int) -> User | None:
     return db.get(User, user_id)
 
@@ -115,6 +110,3 @@ def _commit_unique(db: Session, values: dict[str, Any], user_id: int | None = No
         # it was (should that user be gone already, blame the username).
         db.rollback()
         raise DuplicateError(_taken_field(db, values, user_id) or "username") from error
-
-
-# --8<-- [end:users]

@@ -16,15 +16,12 @@ from .database import Base, engine
 from .routers import tasks, users  # they import models, so create_all sees every table
 
 
-# --8<-- [start:lifespan]
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     Base.metadata.create_all(bind=engine)  # creates missing tables, never alters
     yield
     engine.dispose()  # close the pooled connections on shutdown
 
-
-# --8<-- [end:lifespan]
 
 app = FastAPI(
     title="Users and a layered app",
@@ -36,10 +33,8 @@ app = FastAPI(
 harden(app)  # offline docs, a 1 MiB body limit, JSON 422s (plumbing, see shared/plumbing/)
 
 
-# --8<-- [start:routers]
 app.include_router(tasks.router)
 app.include_router(users.router)
-# --8<-- [end:routers]
 
 
 @app.get("/")

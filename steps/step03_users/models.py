@@ -19,7 +19,6 @@ class Task(Base):
     completed: Mapped[bool] = mapped_column(default=False)
 
 
-# --8<-- [start:user]
 class User(Base):
     __tablename__ = "users"
     __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
@@ -30,6 +29,3 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(50), unique=True)
     email: Mapped[str] = mapped_column(String(120), unique=True)
     full_name: Mapped[str | None] = mapped_column(String(100))
-
-
-# --8<-- [end:user]

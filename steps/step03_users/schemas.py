@@ -23,7 +23,6 @@ class TaskRead(TaskCreate):
     id: int
 
 
-# --8<-- [start:users]
 Username = Annotated[Text, Field(min_length=1, max_length=50)]
 # Stored in lower case, so that Alice@Example.com and alice@example.com are
 # one address to the unique constraint too.
@@ -58,9 +57,6 @@ class UserRead(BaseModel):
     username: str
     email: str
     full_name: str | None
-
-
-# --8<-- [end:users]
 
 
 class Message(BaseModel):

@@ -16,15 +16,12 @@ from .database import Base, engine
 from .routers import posts, tasks, users  # they import models, so create_all sees every table
 
 
-# --8<-- [start:lifespan]
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     Base.metadata.create_all(bind=engine)  # creates missing tables, never alters
     yield
     engine.dispose()  # close the pooled connections on shutdown
 
-
-# --8<-- [end:lifespan]
 
 app = FastAPI(
     title="Users who own posts",
@@ -36,11 +33,9 @@ app = FastAPI(
 harden(app)  # offline docs, a 1 MiB body limit, JSON 422s (plumbing, see shared/plumbing/)
 
 
-# --8<-- [start:routers]
 app.include_router(tasks.router)
 app.include_router(users.router)
 app.include_router(posts.router)
-# --8<-- [end:routers]
 
 
 @app.get("/")

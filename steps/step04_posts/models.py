@@ -22,7 +22,6 @@ class Task(Base):
     completed: Mapped[bool] = mapped_column(default=False)
 
 
-# --8<-- [start:user]
 class User(Base):
     __tablename__ = "users"
     __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
@@ -44,10 +43,6 @@ class User(Base):
     )
 
 
-# --8<-- [end:user]
-
-
-# --8<-- [start:utc]
 def as_utc(moment: datetime) -> datetime:
     """The same moment in UTC; a naive value (as SQLite returns it) is taken as UTC."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -75,10 +70,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-# --8<-- [end:utc]
-
-
-# --8<-- [start:post]
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
@@ -91,6 +82,3 @@ class Post(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     author: Mapped[User] = relationship(back_populates="posts")
-
-
-# --8<-- [end:post]

@@ -73,7 +73,6 @@ if IS_SQLITE:
             write_turn.release()
 
 
-# --8<-- [start:naming]
 class Base(DeclarativeBase):
     # Every constraint and index gets a predictable name, on every database:
     # a migration can only drop or change a constraint it can name, and
@@ -92,9 +91,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {int: BigInteger().with_variant(Integer(), "sqlite")}
 
 
-# --8<-- [end:naming]
-
-
 def get_db() -> Iterator[Session]:
     """One session per request, closed when the response has been sent."""
     with SessionLocal() as db:
@@ -104,7 +100,6 @@ def get_db() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-# --8<-- [start:check]
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 UPGRADE_COMMAND = f"alembic -c steps/{Path(__file__).parent.name}/alembic.ini upgrade head"
 
@@ -123,6 +118,3 @@ def check_database_is_migrated() -> None:
             f"The database {engine.url} is at revision {sorted(current) or 'none'}, "
             f"this code needs {sorted(heads)}. Migrate it first: {UPGRADE_COMMAND}"
         )
-
-
-# --8<-- [end:check]

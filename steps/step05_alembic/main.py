@@ -18,7 +18,6 @@ from .database import check_database_is_migrated, engine
 from .routers import posts, tasks, users
 
 
-# --8<-- [start:lifespan]
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
@@ -30,8 +29,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine.dispose()  # close the pooled connections on shutdown
 
 
-# --8<-- [end:lifespan]
-
 app = FastAPI(
     title="Migrations with Alembic",
     summary="Step 5: Alembic migrations own the schema; users gain a role.",
@@ -42,11 +39,9 @@ app = FastAPI(
 harden(app)  # offline docs, a 1 MiB body limit, JSON 422s (plumbing, see shared/plumbing/)
 
 
-# --8<-- [start:routers]
 app.include_router(tasks.router)
 app.include_router(users.router)
 app.include_router(posts.router)
-# --8<-- [end:routers]
 
 
 @app.get("/")

@@ -23,7 +23,6 @@ class Task(Base):
     completed: Mapped[bool] = mapped_column(default=False)
 
 
-# --8<-- [start:user]
 class Role(StrEnum):
     MEMBER = "member"
     ADMIN = "admin"
@@ -56,10 +55,6 @@ class User(Base):
     )
 
 
-# --8<-- [end:user]
-
-
-# --8<-- [start:utc]
 def as_utc(moment: datetime) -> datetime:
     """The same moment in UTC; a naive value (as SQLite returns it) is taken as UTC."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -87,10 +82,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-# --8<-- [end:utc]
-
-
-# --8<-- [start:post]
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
@@ -103,6 +94,3 @@ class Post(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     author: Mapped[User] = relationship(back_populates="posts")
-
-
-# --8<-- [end:post]

@@ -18,7 +18,6 @@ class DuplicateError(Exception):
         self.field = field
 
 
-# --8<-- [start:tasks]
 def get_task(db: Session, task_id: int) -> Task | None:
     return db.get(Task, task_id)
 
@@ -49,10 +48,6 @@ def delete_task(db: Session, task: Task) -> None:
     db.commit()
 
 
-# --8<-- [end:tasks]
-
-
-# --8<-- [start:users]
 def get_user(db: Session, user_id: int, *, with_posts: bool = False) -> User | None:
     # Load the posts now, in the same query (a LEFT OUTER JOIN), rather than
     # lazily while the response is built: one user is one query, however
@@ -139,10 +134,6 @@ def _commit_unique(db: Session, values: dict[str, Any], user_id: int | None = No
         raise DuplicateError(_taken_field(db, values, user_id) or "username") from error
 
 
-# --8<-- [end:users]
-
-
-# --8<-- [start:posts]
 def get_post(db: Session, post_id: int) -> Post | None:
     return db.get(Post, post_id)
 
@@ -173,6 +164,3 @@ def update_post(db: Session, post: Post, post_in: PostUpdate) -> Post:
 def delete_post(db: Session, post: Post) -> None:
     db.delete(post)
     db.commit()
-
-
-# --8<-- [end:posts]

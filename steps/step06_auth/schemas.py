@@ -34,7 +34,6 @@ class TaskRead(TaskCreate):
     id: int
 
 
-# --8<-- [start:users]
 Username = Annotated[Text, Field(min_length=1, max_length=50)]
 # Stored in lower case, so that Alice@Example.com and alice@example.com are
 # one address to the unique constraint too.
@@ -86,10 +85,6 @@ class UserRead(BaseModel):
     role: Role
 
 
-# --8<-- [end:users]
-
-
-# --8<-- [start:posts]
 PostTitle = Annotated[Text, Field(min_length=1, max_length=100)]
 PostContent = Annotated[Text, Field(min_length=1, max_length=10000)]
 
@@ -120,9 +115,6 @@ class UserWithPosts(UserRead):
     """A user with its posts, as GET /users/{user_id} answers."""
 
     posts: list[PostRead]
-
-
-# --8<-- [end:posts]
 
 
 class Token(BaseModel):

@@ -159,7 +159,6 @@ def user_id_in(token: str) -> int | None:
 # --8<-- [end:tokens]
 
 
-# --8<-- [start:current_user]
 # Reads "Authorization: Bearer <token>". tokenUrl tells Swagger UI's
 # "Authorize" button where to log in (relative, like the app's own paths).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="auth/token")
@@ -207,10 +206,6 @@ def is_admin(user: User | None) -> bool:
     return user is not None and user.role == Role.ADMIN
 
 
-# --8<-- [end:current_user]
-
-
-# --8<-- [start:hide]
 PASSWORD_FIELDS = frozenset({"password", "current_password"})
 HIDDEN = "**********"
 
@@ -242,6 +237,3 @@ def hide_passwords_in_validation_errors(app: FastAPI) -> None:
         return await show(request, RequestValidationError(problems))
 
     app.add_exception_handler(RequestValidationError, without_passwords)
-
-
-# --8<-- [end:hide]

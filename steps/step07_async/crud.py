@@ -19,7 +19,6 @@ class DuplicateError(Exception):
         self.field = field
 
 
-# --8<-- [start:tasks]
 async def get_task(db: AsyncSession, task_id: int) -> Task | None:
     return await db.get(Task, task_id)
 
@@ -50,10 +49,6 @@ async def delete_task(db: AsyncSession, task: Task) -> None:
     await db.commit()
 
 
-# --8<-- [end:tasks]
-
-
-# --8<-- [start:users]
 async def get_user(db: AsyncSession, user_id: int, *, with_posts: bool = False) -> User | None:
     # Load the posts now, in the same query (a LEFT OUTER JOIN): one user is
     # one query, however many posts. User.posts is lazy="raise", so this is
@@ -145,10 +140,6 @@ async def _commit_unique(
         raise DuplicateError(await _taken_field(db, values, user_id) or "username") from error
 
 
-# --8<-- [end:users]
-
-
-# --8<-- [start:posts]
 async def get_post(db: AsyncSession, post_id: int) -> Post | None:
     return await db.get(Post, post_id)
 
@@ -181,6 +172,3 @@ async def update_post(db: AsyncSession, post: Post, post_in: PostUpdate) -> Post
 async def delete_post(db: AsyncSession, post: Post) -> None:
     await db.delete(post)
     await db.commit()
-
-
-# --8<-- [end:posts]

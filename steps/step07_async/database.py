@@ -110,7 +110,6 @@ if IS_SQLITE:
     # --8<-- [end:write_turn]
 
 
-# --8<-- [start:naming]
 class Base(DeclarativeBase):
     # Every constraint and index gets a predictable name, on every database:
     # a migration can only drop or change a constraint it can name, and
@@ -129,9 +128,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {int: BigInteger().with_variant(Integer(), "sqlite")}
 
 
-# --8<-- [end:naming]
-
-
 async def get_db() -> AsyncIterator[AsyncSession]:
     """One session per request, closed when the response has been sent.
 
@@ -145,7 +141,6 @@ async def get_db() -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
 
 
-# --8<-- [start:check]
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 UPGRADE_COMMAND = f"alembic -c steps/{Path(__file__).parent.name}/alembic.ini upgrade head"
 
@@ -169,6 +164,3 @@ async def check_database_is_migrated() -> None:
             f"The database {engine.url} is at revision {sorted(current) or 'none'}, "
             f"this code needs {sorted(heads)}. Migrate it first: {UPGRADE_COMMAND}"
         )
-
-
-# --8<-- [end:check]

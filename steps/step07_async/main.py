@@ -21,7 +21,6 @@ from .routers import auth, posts, tasks, users
 from .security import hide_passwords_in_validation_errors, secret_key
 
 
-# --8<-- [start:lifespan]
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
@@ -36,8 +35,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()  # close the pooled connections on shutdown
 
 
-# --8<-- [end:lifespan]
-
 app = FastAPI(
     title="Async SQLAlchemy",
     summary="Step 7: step 6's API, served by async endpoints over SQLAlchemy's asyncio.",
@@ -49,12 +46,10 @@ harden(app)  # offline docs, a 1 MiB body limit, JSON 422s (plumbing, see shared
 hide_passwords_in_validation_errors(app)  # a 422 repeats its input, but never a password
 
 
-# --8<-- [start:routers]
 app.include_router(tasks.router)
 app.include_router(auth.router)
 app.include_router(users.router)
 app.include_router(posts.router)
-# --8<-- [end:routers]
 
 
 @app.get("/")

@@ -69,7 +69,6 @@ class User(Base):
 # --8<-- [end:user]
 
 
-# --8<-- [start:utc]
 def as_utc(moment: datetime) -> datetime:
     """The same moment in UTC; a naive value (as SQLite returns it) is taken as UTC."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -97,10 +96,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-# --8<-- [end:utc]
-
-
-# --8<-- [start:post]
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
@@ -113,6 +108,3 @@ class Post(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     author: Mapped[User] = relationship(back_populates="posts", lazy="raise")
-
-
-# --8<-- [end:post]

@@ -26,7 +26,6 @@ def forbidden(detail: str) -> HTTPException:
     return HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=detail)
 
 
-# --8<-- [start:rules]
 async def user_you_may_change(current_user: CurrentUser, user_id: PathId, db: SessionDep) -> User:
     """The user of the path, if that is the current user, or the current user is an admin."""
     user = await get_user_or_404(db, user_id)
@@ -82,4 +81,3 @@ async def new_user_you_may_create(
 
 ChangesYouMayMake = Annotated[UserUpdate, Depends(changes_you_may_make)]
 NewUserYouMayCreate = Annotated[UserCreate, Depends(new_user_you_may_create)]
-# --8<-- [end:rules]

@@ -77,7 +77,6 @@ async def authenticate(db: AsyncSession, username: str, password: str) -> User |
 # --8<-- [end:passwords]
 
 
-# --8<-- [start:key]
 ALGORITHM = "HS256"
 ACCESS_TOKEN_EXPIRE_MINUTES = int(os.environ.get("ACCESS_TOKEN_EXPIRE_MINUTES", "30"))
 # Without SECRET_KEY, a key is made once and kept in this file, so that a
@@ -133,10 +132,6 @@ def create_key_file(path: Path) -> None:
         draft.unlink()
 
 
-# --8<-- [end:key]
-
-
-# --8<-- [start:tokens]
 def create_access_token(user: User) -> str:
     now = datetime.now(UTC)
     claims = {
@@ -166,10 +161,6 @@ def user_id_in(token: str) -> int | None:
         return None
 
 
-# --8<-- [end:tokens]
-
-
-# --8<-- [start:current_user]
 # Reads "Authorization: Bearer <token>". tokenUrl tells Swagger UI's
 # "Authorize" button where to log in (relative, like the app's own paths).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="auth/token")
@@ -217,10 +208,6 @@ def is_admin(user: User | None) -> bool:
     return user is not None and user.role == Role.ADMIN
 
 
-# --8<-- [end:current_user]
-
-
-# --8<-- [start:hide]
 PASSWORD_FIELDS = frozenset({"password", "current_password"})
 HIDDEN = "**********"
 
@@ -252,6 +239,3 @@ def hide_passwords_in_validation_errors(app: FastAPI) -> None:
         return await show(request, RequestValidationError(problems))
 
     app.add_exception_handler(RequestValidationError, without_passwords)
-
-
-# --8<-- [end:hide]

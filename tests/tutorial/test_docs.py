@@ -165,6 +165,39 @@ def test_every_steps_path_named_in_the_docs_exists() -> None:
     assert not missing, f"the docs name paths that do not exist: {missing}"
 
 
+# A page includes `--8<-- "steps/<file>:<section>"`; the file marks the section with
+# `# --8<-- [start:<section>]` ... `[end:<section>]`.
+INCLUDED_SECTION = re.compile(r'--8<-- "(steps/[^":]+):(\w+)"')
+SECTION_MARKER = re.compile(r"^ *# --8<-- \[(start|end):(\w+)\]$", flags=re.MULTILINE)
+
+
+def included_sections() -> set[tuple[str, str]]:
+    pages = [*(ROOT / "docs").rglob("*.md"), *(ROOT / "shared" / "docsgen").rglob("*.py")]
+    return {
+        tuple(m.groups()) for page in pages for m in INCLUDED_SECTION.finditer(page.read_text())
+    }
+
+
+def marked_sections() -> dict[tuple[str, str], list[str]]:
+    """Each (file, section) marked in steps/, with its markers (start, end) in order."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for path in sorted((ROOT / "steps").rglob("*.py")):
+        for kind, name in SECTION_MARKER.findall(path.read_text()):
+            found.setdefault((path.relative_to(ROOT).as_posix(), name), []).append(kind)
+    return found
+
+
+def test_every_section_marked_in_the_steps_is_included_by_a_page() -> None:
+    """A marker that no page includes is noise in the code a learner reads."""
+    assert set(marked_sections()) - included_sections() == set()
+
+
+def test_every_section_a_page_includes_is_marked_once() -> None:
+    marked = marked_sections()
+    for section in included_sections():
+        assert marked.get(section) == ["start", "end"], section
+
+
 def test_every_step_page_includes_its_generated_parts() -> None:
     for step in STEPS:
         text = (DOCS / step_page(step)).read_text()

@@ -20,7 +20,6 @@ INCORRECT = {
 }
 
 
-# --8<-- [start:login]
 @router.post("/token", responses=INCORRECT)
 async def log_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], db: SessionDep) -> Token:
     """Trade a username and password (form fields, as OAuth2 wants) for a bearer token."""
@@ -33,6 +32,3 @@ async def log_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], db: Sess
             headers=BEARER,
         )
     return Token(access_token=create_access_token(user))
-
-
-# --8<-- [end:login]
