@@ -184,7 +184,9 @@ def app_rewrites(step: Step, path: Path) -> list[Rewrite]:
         Rewrite("(plumbing, see shared/plumbing/)", "(plumbing, see plumbing/)", required=False),
     ]
     relative = path.relative_to(step.path).as_posix()
-    if relative == "database.py":
+    # The default database's folder: in database.py, or from step 6 on in settings.py.
+    where_data_lives = "settings.py" if (step.path / "settings.py").exists() else "database.py"
+    if relative == where_data_lives:
         rewrites.append(
             Rewrite(
                 "# The default database is a file named after this step in the repository's\n"
@@ -195,8 +197,8 @@ def app_rewrites(step: Step, path: Path) -> list[Rewrite]:
                 'DATA_DIR = Path(__file__).resolve().parents[1] / "data"',
             )
         )
-        if step.offers("migrations"):
-            rewrites.append(Rewrite("alembic -c steps/{", "alembic -c {"))
+    if relative == "database.py" and step.offers("migrations"):
+        rewrites.append(Rewrite("alembic -c steps/{", "alembic -c {"))
     if relative == "alembic.ini":
         # env.py imports `app`, which lives one folder up from alembic.ini.
         rewrites.append(

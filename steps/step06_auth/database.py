@@ -1,6 +1,5 @@
 """The database connection: engine, sessions, the declarative base."""
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +12,9 @@ from fastapi import Depends
 from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-# The default database is a file named after this step in the repository's
-# .data/ folder, wherever uvicorn, alembic or pytest was started from.
-DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
-DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / Path(__file__).parent.name}.db"
-DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+from .settings import settings
+
+DATABASE_URL = settings.database_url
 
 url = make_url(DATABASE_URL)
 IS_SQLITE = url.get_backend_name() == "sqlite"

@@ -19,10 +19,11 @@ from pydantic import BaseModel, Field, Secret, ValidationError
 from sqlalchemy.orm import Session
 
 from . import crud
-from .database import DATA_DIR, SessionDep
+from .database import SessionDep
 from .dependencies import MAX_ID
 from .models import Role, User
 from .schemas import Message
+from .settings import MAKE_A_KEY, MIN_KEY_LENGTH, settings
 
 # --8<-- [start:passwords]
 # Argon2id with pwdlib's recommended parameters (64 MiB of memory, 3 passes):
@@ -69,13 +70,6 @@ def authenticate(db: Session, username: str, password: str) -> User | None:
 
 # --8<-- [start:key]
 ALGORITHM = "HS256"
-ACCESS_TOKEN_EXPIRE_MINUTES = int(os.environ.get("ACCESS_TOKEN_EXPIRE_MINUTES", "30"))
-# Without SECRET_KEY, a key is made once and kept in this file, so that a
-# restart, or another worker, checks the tokens signed before.
-DEFAULT_SECRET_KEY_FILE = DATA_DIR / f"{Path(__file__).parent.name}.key"
-SECRET_KEY_FILE = Path(os.environ.get("SECRET_KEY_FILE", DEFAULT_SECRET_KEY_FILE))
-# HS256 signs with a 256-bit key; a shorter one is easier to guess.
-MIN_KEY_LENGTH = 32
 
 
 class WeakKeyError(RuntimeError):
@@ -85,11 +79,13 @@ class WeakKeyError(RuntimeError):
 @cache
 def secret_key() -> str:
     """The key that signs and checks tokens: SECRET_KEY, or the key file's."""
-    key = os.environ.get("SECRET_KEY") or read_or_create_key(SECRET_KEY_FILE)
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()  # checked by the settings
+    key = read_or_create_key(settings.secret_key_file)
     if len(key) < MIN_KEY_LENGTH:
         raise WeakKeyError(
-            f"The secret key must be at least {MIN_KEY_LENGTH} characters; make one with: "
-            'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            f"The key in {settings.secret_key_file} must be at least {MIN_KEY_LENGTH} "
+            f"characters; make one with: {MAKE_A_KEY}"
         )
     return key
 
@@ -132,7 +128,7 @@ def create_access_token(user: User) -> str:
     claims = {
         "sub": str(user.id),  # JWT wants the subject as a string
         "iat": now,
-        "exp": now + timedelta(minutes=ACCESS_TOKEN_EXPIRE_MINUTES),
+        "exp": now + timedelta(minutes=settings.access_token_expire_minutes),
     }
     return jwt.encode(claims, secret_key(), algorithm=ALGORITHM)
 

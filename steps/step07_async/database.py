@@ -1,7 +1,6 @@
 """The database connection: engine, sessions, the declarative base, for asyncio."""
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
@@ -15,11 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.util import await_
 
-# The default database is a file named after this step in the repository's
-# .data/ folder, wherever uvicorn, alembic or pytest was started from.
-DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
-DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / Path(__file__).parent.name}.db"
-DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+from .settings import settings
+
+DATABASE_URL = settings.database_url
 
 # --8<-- [start:url]
 # The URLs of step 6 keep working. SQLite's default driver (pysqlite) blocks,

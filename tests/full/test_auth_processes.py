@@ -155,10 +155,61 @@ def test_a_key_file_is_never_replaced(step: Step, app, tmp_path: Path) -> None:
 
 @pytest.mark.internals
 @pytest.mark.parametrize("key", ["short", "x" * 31])
-def test_a_short_secret_key_stops_the_start_up(
+def test_a_short_secret_key_stops_the_start_up_naming_the_variable(
     step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, key: str
 ) -> None:
     monkeypatch.setenv("SECRET_KEY", key)
+    with pytest.raises(SystemExit) as stopped:
+        apps.load(step, database_url, monkeypatch)
+    message = str(stopped.value.code)
+    assert message.startswith("Bad setting: SECRET_KEY: ")
+    assert "at least 32 characters" in message
+    assert key not in message  # a secret, even a bad one, is never printed
+
+
+@pytest.mark.internals
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ACCESS_TOKEN_EXPIRE_MINUTES", "abc"), ("ACCESS_TOKEN_EXPIRE_MINUTES", "0")],
+)
+def test_a_bad_setting_stops_the_start_up_in_one_line(
+    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as stopped:
+        apps.load(step, database_url, monkeypatch)
+    message = str(stopped.value.code)
+    assert message.startswith(f"Bad setting: {variable}: ")
+    assert "\n" not in message
+
+
+def test_the_bad_setting_on_step_6s_page_stops_uvicorn_as_shown() -> None:
+    """The page's example, run as it is written: one line, exit code 1, no traceback."""
+    page = (ROOT / "docs" / "steps" / "step06_auth.md").read_text()
+    block = page.split("```text\n$ ACCESS_TOKEN_EXPIRE_MINUTES=abc uvicorn ")[1].split("\n```")[0]
+    app, shown = block.split("\n", 1)
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", app],
+        cwd=ROOT,
+        env={**os.environ, "ACCESS_TOKEN_EXPIRE_MINUTES": "abc"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == shown
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.internals
+@pytest.mark.backends("sqlite")
+def test_a_short_key_in_the_key_file_stops_the_start_up(
+    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SECRET_KEY")
+    key_file = tmp_path / "step.key"
+    key_file.write_text("short\n")
+    monkeypatch.setenv("SECRET_KEY_FILE", str(key_file))
     app = apps.load(step, database_url, monkeypatch)
     with pytest.raises(RuntimeError, match="at least 32 characters"), TestClient(app):
         pass
@@ -166,7 +217,7 @@ def test_a_short_secret_key_stops_the_start_up(
 
 @pytest.mark.backends("sqlite")
 def test_no_password_hash_or_key_in_the_server_log(
-    step: Step, server: UvicornServer, tmp_path: Path, database_url: str
+    step: Step, server: UvicornServer, database_url: str
 ) -> None:
     import httpx2 as httpx
 
@@ -183,7 +234,7 @@ def test_no_password_hash_or_key_in_the_server_log(
         ]
         assert http.get("/users/me", headers=bearer(token)).status_code == 200
     [(stored,)] = rows(database_url, "SELECT password_hash FROM users")
-    log = (tmp_path / "uvicorn.log").read_text()
+    log = server.log(whole=True)  # its start-up too, and what tests before this one caused
     assert "POST /auth/token" in log  # the log was written
     for secret in (PASSWORD, "short", stored, auth.TEST_SECRET_KEY, token):
         assert secret not in log
