@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from shared.catalog import ROOT, STEPS
-from shared.docsgen import commands, overview, reference, requests, sources
+from shared.docsgen import commands, contract, overview, reference, requests, sources
 
 DEFAULT_OUT = ROOT / "build" / "docs"
 
@@ -19,6 +19,7 @@ def generate(out: Path) -> list[Path]:
         "steps-diagram.md": overview.steps_diagram(),
         "reference/make.md": reference.make_page(ROOT / "Makefile"),
         "exercises.md": commands.exercises_page(),
+        "contract.md": contract.contract_page(),
     }
     with tempfile.TemporaryDirectory(prefix="docs-examples-") as databases:
         for step in STEPS:

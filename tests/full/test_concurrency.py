@@ -1,4 +1,4 @@
-"""Many clients at once, against a real uvicorn (issue 6, part 2).
+"""Many clients at once, against a real uvicorn.
 
 FastAPI runs `def` endpoints in a thread pool, so requests that arrive
 together run together: two sign-ups may check "is this username free?" at the

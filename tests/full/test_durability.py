@@ -1,4 +1,4 @@
-"""Nothing acknowledged is lost: restarts and crashes (issue 6, part 3).
+"""Nothing acknowledged is lost: restarts and crashes.
 
 From step 2 on, a 201 means "on disk". These tests create records, end the
 server (cleanly, or with SIGKILL right after the last 201, as a crash or an

@@ -1,4 +1,4 @@
-"""The posts contract (CONTRACT.md, "Posts"), against every step that offers it."""
+"""The posts contract, against every step that offers it (docs/contract.md)."""
 
 from datetime import UTC, datetime, timedelta
 

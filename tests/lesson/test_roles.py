@@ -1,4 +1,4 @@
-"""Users' role (CONTRACT.md, "Step 5"): "member" by default, or "admin"; nothing else."""
+"""Users' role from step 5 on: "member" by default, or "admin"; nothing else."""
 
 import pytest
 from fastapi.testclient import TestClient

@@ -1,4 +1,4 @@
-"""The tasks contract (CONTRACT.md, "Tasks"), against every step that offers it."""
+"""The tasks contract, against every step that offers it (docs/contract.md)."""
 
 import pytest
 from fastapi.testclient import TestClient

@@ -1,4 +1,4 @@
-"""The users contract (CONTRACT.md, "Users"), against every step that offers it.
+"""The users contract, against every step that offers it (docs/contract.md).
 
 Later steps add fields to a user (`posts`, `role`), so a user is compared on the
 contract's fields only, never as a whole body.

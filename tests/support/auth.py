@@ -194,7 +194,7 @@ def acting_as_owner(step: Step) -> ActAsOwner | None:
     return ActAsOwner() if step.offers("auth") else None
 
 
-# What no response may ever hold (CONTRACT.md, step 6): a hash, a password
+# What no response may ever hold (docs/contract.md, from step 6 on): a hash, a password
 # (a 422 may name the field, or show it masked as "**********"), the suite's
 # password or signing key anywhere.
 HASH_FIELDS = frozenset({"password_hash", "hashed_password"})

@@ -236,6 +236,14 @@ def test_every_rule_of_the_judge_links_a_section_of_the_built_site(site: Build) 
         assert f'id="{anchor}"' in html.read_text(), f"{page}: no such section in {html}"
 
 
+def test_the_contract_page_lists_the_rules_with_their_steps(site: Build) -> None:
+    page = (site.site / "contract" / "index.html").read_text()
+    assert "Tier lesson: the HTTP contract the steps teach" in page
+    last = catalog.latest().number
+    assert f"<strong>Welcome names the step</strong> (steps 1-{last})" in page
+    assert f"<strong>Users me is a route of its own</strong> (steps 6-{last})" in page
+
+
 def test_the_judge_prints_an_address_a_browser_opens(tmp_path: Path, monkeypatch) -> None:
     page = "docs/steps/step03_users.md#the-code"
     monkeypatch.setattr(judge, "SITE", tmp_path / "site")

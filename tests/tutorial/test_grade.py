@@ -1,4 +1,4 @@
-"""Grading a class (CONTRACT.md, "Practice mode"): `make grade STEP=N APPS=folder`.
+"""Grading a class: `make grade STEP=N APPS=folder` (docs/practice.md).
 
 A class here is a folder of tiny apps in `make export`'s layout (`app/main.py`):
 step 1's own code (every rule passes), step 1 with two bugs (some rules fail,

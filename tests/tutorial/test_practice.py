@@ -1,4 +1,4 @@
-"""Practice mode (CONTRACT.md, "Practice mode"): make practice, make check, and the judge itself.
+"""Practice mode: make practice, make check, and the judge itself (docs/practice.md).
 
 The first tests make practice copies in a temporary folder, as
 `make practice STEP=N` makes them in the repository. The self-checks (marked
