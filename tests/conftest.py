@@ -102,6 +102,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     requires = metafunc.definition.get_closest_marker("requires")
     features = requires.args if requires else ()
+    unknown = set(features) - catalog.FEATURES
+    if unknown:  # a misspelt feature would match no step, and the test would silently not run
+        raise pytest.UsageError(
+            f"{metafunc.definition.nodeid}: no step offers {sorted(unknown)}; "
+            f"the features are {sorted(catalog.FEATURES)}"
+        )
     steps = [s for s in selected_steps(metafunc.config) if s.offers(*features)]
 
     if "backend" not in metafunc.fixturenames:

@@ -3,6 +3,8 @@
 import ast
 import itertools
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,18 @@ def test_an_app_judged_from_a_relative_folder_is_found_from_any_folder(
     monkeypatch.chdir(tmp_path)
     assert judged.path == step.path
     assert judged.alembic_ini.is_file()
+
+
+def test_a_misspelt_feature_fails_collection(tmp_path: Path) -> None:
+    """`requires("user")` would match no step: the test would silently never run."""
+    module = tmp_path / "test_misspelt.py"
+    module.write_text(
+        'import pytest\n\n\n@pytest.mark.requires("user")\ndef test_x(step):\n    pass\n'
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0"]
+    command += ["-p", "tests.conftest", f"--rootdir={ROOT}", f"-c={ROOT / 'pyproject.toml'}"]
+    result = subprocess.run(
+        [*command, str(module)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "no step offers ['user']" in result.stdout + result.stderr
