@@ -1,4 +1,4 @@
-"""Schema-driven fuzzing of every step with schemathesis (issue 6, part 1).
+"""Schema-driven fuzzing of every step with schemathesis.
 
 Schemathesis reads the step's own `/openapi.json` and sends what the schema
 allows (positive cases) and what it forbids (negative cases), then checks
@@ -102,6 +102,24 @@ def hypothesis_home() -> Iterator[None]:
     set_hypothesis_home_dir(HYPOTHESIS_HOME)
     yield
     set_hypothesis_home_dir(None)
+
+
+@pytest.fixture(autouse=True)
+def no_running_client_outlives_the_pause(worker_clients: dict[int, TestClient]) -> Iterator[None]:
+    """After each test here, the worker's running clients end; the next test starts new ones.
+
+    pytest-cov pauses coverage for a `no_cover` test by stopping the
+    measurement and starting it again: from then on, coverage.py no longer
+    traces the threads that were running before. A client kept running for
+    the session (tests/conftest.py, `worker_clients`) keeps its event loop's
+    thread and its worker threads: every line the app ran in them after a
+    fuzz test went unmeasured, and `make test` missed the coverage gate or not
+    depending on which tests a worker had run before (crud.py's lost race).
+    """
+    yield
+    for running in worker_clients.values():
+        running.__exit__(None, None, None)
+    worker_clients.clear()
 
 
 @pytest.fixture
