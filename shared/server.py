@@ -79,6 +79,8 @@ class UvicornServer:
         self.log_path = log_path
         self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
+        # Where `log()` starts reading (see `mark_log`).
+        self._log_start = 0
 
     def start(self, timeout: float = 30.0) -> UvicornServer:
         log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
@@ -114,9 +116,25 @@ class UvicornServer:
         self.stop()
         raise TimeoutError(f"{self.app_ref} did not answer within {timeout} s: {self.log()}")
 
-    def log(self) -> str:
+    def running(self) -> bool:
+        """Whether the process is started and has not exited."""
+        return self.process is not None and self.process.poll() is None
+
+    def mark_log(self) -> None:
+        """From now on `log()` shows only what the server writes after this call.
+
+        A server that several tests share marks its log for each of them, so
+        that each one reads what it caused; `log(whole=True)` still reads it all.
+        """
+        path = self.log_path
+        self._log_start = path.stat().st_size if path is not None and path.exists() else 0
+
+    def log(self, *, whole: bool = False) -> str:
+        """What the server wrote (since `mark_log`, unless `whole`)."""
         if self.log_path and self.log_path.exists():
-            return self.log_path.read_text(errors="replace")
+            with self.log_path.open("rb") as log:
+                log.seek(0 if whole else self._log_start)
+                return log.read().decode(errors="replace")
         return "(no log kept)"
 
     def kill(self) -> None:

@@ -316,13 +316,57 @@ def app(
     return loaded
 
 
+@pytest.fixture(scope="module")
+def module_servers() -> Iterator[dict[tuple, UvicornServer]]:
+    """This worker's running servers for the tests of one module; stopped when it leaves it."""
+    running: dict[tuple, UvicornServer] = {}
+    yield running
+    for started in running.values():
+        started.stop()
+
+
 @pytest.fixture
-def server(step: Step, database_url: str, tmp_path: Path) -> Iterator[UvicornServer]:
-    """The step under a real uvicorn (as a learner runs it), on `database_url`."""
-    with UvicornServer(
-        step.app_ref, env={"DATABASE_URL": database_url}, log_path=tmp_path / "uvicorn.log"
-    ) as running:
-        yield running
+def server(
+    step: Step,
+    backend: str,
+    database_url: str,
+    module_servers: dict[tuple, UvicornServer],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[UvicornServer]:
+    """The step under a real uvicorn (as a learner runs it), on `database_url`.
+
+    Starting one costs a second or two of CPU, more than most tests that use
+    it, so the tests of a module share it on SQLite: one per step and
+    environment on each worker, started by the first test that asks for it
+    and stopped after the module's last. Each test gets it on a database
+    emptied for it (`database_url`), and its `log()` from this test on
+    (`log(whole=True)`: since the start); a server that has exited is started
+    again. Each test has a server of its own on PostgreSQL, where a server
+    keeps up to 40 connections open once it has served that many requests at
+    once (its pool): a worker's servers for every step would pass the
+    server's 100 clients. So has each test of step 1, whose data is in the
+    process.
+    """
+    env = {"DATABASE_URL": database_url}
+
+    def log_path() -> Path:
+        return tmp_path_factory.mktemp(f"uvicorn-{step.package}-{backend}") / "uvicorn.log"
+
+    if backend != "sqlite":
+        with UvicornServer(step.app_ref, env=env, log_path=log_path()) as running:
+            yield running
+        return
+    environment = frozenset(
+        (name, value) for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"
+    )
+    key = (step, environment)
+    running = module_servers.get(key)
+    if running is None or not running.running():
+        running = UvicornServer(step.app_ref, env=env, log_path=log_path()).start()
+        module_servers[key] = running
+    else:
+        running.mark_log()
+    yield running
 
 
 @pytest.fixture(scope="session")
