@@ -153,6 +153,19 @@ export: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m shared.bench $(BENCH_ARGS)
 
+# The lists of steps outside the docs site (the nav, the README's table), from
+# shared/catalog.py; and a new step made from the newest one, with its page.
+#   make lists                                   rewrite them from the catalog
+#   make new-step NAME=graphql TITLE="GraphQL"   step N+1 from step N, and what is left to do
+.PHONY: lists new-step
+lists:
+	@$(PYTHON) -m shared.lists
+
+new-step:
+	@$(PYTHON) -m shared.scaffold $(or $(NAME),$(error say its name: make new-step NAME=graphql TITLE="GraphQL")) \
+		"$(or $(TITLE),$(error say its title: make new-step NAME=graphql TITLE="GraphQL"))"
+	@$(PYTHON) -m shared.lists
+
 # Re-resolve the newest versions that satisfy pyproject.toml, for every
 # platform and Python >= 3.11, into requirements.lock.
 lock: $(STAMP)
