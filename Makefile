@@ -1,6 +1,7 @@
 # Every target sets up what it needs: no `source .venv/bin/activate`, ever.
 #   make run            serve the newest step on http://127.0.0.1:8000
 #   make run STEP=2     serve step 2
+#   make run STEP=8 WORKERS=2   serve step 8 with two worker processes (no reload)
 #   make test           the whole suite (with branch coverage over steps/)
 #   make test STEP=2    only the tests that run against step 2
 
@@ -49,7 +50,7 @@ FOLDER = $(if $(PRACTICE),practice,steps)/$(PACKAGE)
 PRACTICE_DATABASE = sqlite:///$(CURDIR)/.data/practice_$(PACKAGE).db
 run: migrate
 	$(if $(PRACTICE),DATABASE_URL="$${DATABASE_URL:-$(PRACTICE_DATABASE)}") \
-	$(BIN)/uvicorn $(subst /,.,$(FOLDER)).main:app --reload --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn $(subst /,.,$(FOLDER)).main:app $(if $(WORKERS),--workers $(WORKERS) --timeout-graceful-shutdown 20,--reload) --host $(HOST) --port $(PORT)
 
 # Steps with Alembic migrations bring their database to the newest revision;
 # the others create their tables themselves.
@@ -161,10 +162,11 @@ bench: $(STAMP)
 lists:
 	@$(PYTHON) -m shared.lists
 
-new-step:
+new-step: $(STAMP)
 	@$(PYTHON) -m shared.scaffold $(or $(NAME),$(error say its name: make new-step NAME=graphql TITLE="GraphQL")) \
 		"$(or $(TITLE),$(error say its title: make new-step NAME=graphql TITLE="GraphQL"))"
 	@$(PYTHON) -m shared.lists
+	@$(BIN)/ruff format --quiet steps shared/catalog.py
 
 # Re-resolve the newest versions that satisfy pyproject.toml, for every
 # platform and Python >= 3.11, into requirements.lock.

@@ -17,6 +17,7 @@ human (the lesson itself):
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -84,7 +85,7 @@ CHECKLIST = """Step {n} ({package}) is made from step {previous}. Left for you:
 """
 
 
-def copy_step(previous: catalog.Step, package: str, number: int) -> Path:
+def copy_step(previous: catalog.Step, package: str, number: int, title: str) -> Path:
     folder = STEPS_DIR / package
     shutil.copytree(previous.path, folder, ignore=COPIED)
     for path in folder.rglob("*"):
@@ -96,7 +97,11 @@ def copy_step(previous: catalog.Step, package: str, number: int) -> Path:
         changed = MARKER.sub("", changed)
         if path.name == "main.py":
             changed = changed.replace(f'"step": {previous.number},', f'"step": {number},')
-            changed = re.sub(rf'"Step {previous.number}: ', f'"Step {number}: ', changed, count=1)
+            changed = changed.replace(f'"""Step {previous.number}: ', f'"""Step {number}: ', 1)
+            changed = changed.replace(f'title="{previous.title}"', f"title={json.dumps(title)}")
+            changed = changed.replace(
+                f'summary="Step {previous.number}: ', f'summary="Step {number}: '
+            )
         if changed != text:
             path.write_text(changed)
     return folder
@@ -127,7 +132,7 @@ def main(argv: list[str]) -> int:
     if (STEPS_DIR / package).exists():
         print(f"steps/{package} already exists")
         return 2
-    copy_step(previous, package, number)
+    copy_step(previous, package, number, title)
     add_to_catalog(number, package, title, previous.features)
     page = ROOT / "docs" / "steps" / f"{package}.md"
     page.write_text(PAGE.format(n=number, previous=previous.number, title=title, package=package))
