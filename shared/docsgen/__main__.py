@@ -8,7 +8,15 @@ import tempfile
 from pathlib import Path
 
 from shared.catalog import ROOT, STEPS
-from shared.docsgen import commands, contract, overview, reference, requests, sources
+from shared.docsgen import (
+    checks,
+    commands,
+    contract,
+    overview,
+    reference,
+    requests,
+    sources,
+)
 
 DEFAULT_OUT = ROOT / "build" / "docs"
 
@@ -20,6 +28,7 @@ def generate(out: Path) -> list[Path]:
         "reference/make.md": reference.make_page(ROOT / "Makefile"),
         "exercises.md": commands.exercises_page(),
         "contract.md": contract.contract_page(),
+        "checks.md": checks.checks_table(),
     }
     with tempfile.TemporaryDirectory(prefix="docs-examples-") as databases:
         for step in STEPS:

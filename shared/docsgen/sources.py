@@ -10,7 +10,16 @@ from pymdownx.snippets import SnippetPreprocessor
 from shared.catalog import ROOT, Step, previous
 from shared.docsgen.markdown import fence, tabs
 
-LANGUAGES = {".py": "python", ".ini": "ini", ".mako": "mako", ".toml": "toml", ".md": "markdown"}
+LANGUAGES = {
+    ".py": "python",
+    ".ini": "ini",
+    ".mako": "mako",
+    ".toml": "toml",
+    ".md": "markdown",
+    ".yaml": "yaml",
+}
+# Files whose name, not suffix, says their language.
+NAMED_LANGUAGES = {"Dockerfile": "dockerfile"}
 SKIPPED_PARTS = {"__pycache__"}
 SKIPPED_SUFFIXES = {".pyc", ".db"}
 
@@ -38,7 +47,7 @@ def repo_path(path: Path) -> str:
 
 
 def language(path: Path) -> str:
-    return LANGUAGES.get(path.suffix, "text")
+    return NAMED_LANGUAGES.get(path.name) or LANGUAGES.get(path.suffix, "text")
 
 
 def changed_line_numbers(old: list[str], new: list[str]) -> list[int]:

@@ -29,6 +29,7 @@ from mkdocs.config import load_config
 
 from shared import catalog, examples
 from shared.catalog import ROOT, STEPS, Step
+from shared.docsgen import checks
 from shared.server import HOST, UvicornServer, free_port
 from tests.support import judge, make
 
@@ -234,6 +235,12 @@ def test_every_rule_of_the_judge_links_a_section_of_the_built_site(site: Build) 
         path, _, anchor = page.partition("#")
         html = site.site / path.removeprefix("docs/").removesuffix(".md") / "index.html"
         assert f'id="{anchor}"' in html.read_text(), f"{page}: no such section in {html}"
+
+
+def test_every_check_of_the_testing_page_names_a_test_file_that_exists() -> None:
+    for what, where, features in checks.CHECKS:
+        assert (ROOT / "tests" / where).is_file(), (what, where)
+        assert features is None or set(features) <= catalog.FEATURES, (what, features)
 
 
 def test_the_contract_page_lists_the_rules_with_their_steps(site: Build) -> None:
