@@ -407,4 +407,6 @@ def reason_of(
         lines.append(f"the answer lacks what the rule reads: {excinfo.exconly()}")
     if verbose:
         lines.append(str(excinfo.getrepr(style="short")))
-    return "\n".join(lines)
+    # Text that is not text (a lone surrogate a rule sent) is shown escaped: a
+    # report must cross from a worker to the controlling process as UTF-8.
+    return "\n".join(lines).encode("utf-8", "backslashreplace").decode("utf-8")
