@@ -34,6 +34,8 @@ RUN_BY_TESTS = {
     "check": "tests/tutorial/test_practice.py (selfcheck and exercise_meta, run by .ci/run)",
     "export": "tests/tutorial/test_export.py",
     "grade": "tests/tutorial/test_grade.py",
+    "lists": "tests/tutorial/test_scaffold.py",
+    "new-step": "tests/tutorial/test_scaffold.py",
 }
 
 

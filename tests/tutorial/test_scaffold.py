@@ -10,6 +10,7 @@ from pathlib import Path
 
 from shared import catalog
 from shared.catalog import ROOT
+from tests.support import make
 
 # What a copy of the repository needs to make a step: not its caches or builds.
 NOT_COPIED = shutil.ignore_patterns(
@@ -20,6 +21,20 @@ NOT_COPIED = shutil.ignore_patterns(
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args], cwd=root, capture_output=True, text=True, timeout=120
+    )
+
+
+def run_make(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A make command, as documented, in a copy of the repository (its .venv: ours)."""
+    if not (root / ".venv").exists():
+        (root / ".venv").symlink_to(ROOT / ".venv")
+    return subprocess.run(
+        make.command(*args),
+        cwd=root,
+        env=make.environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -37,6 +52,8 @@ def test_a_list_that_drifts_is_found(tmp_path: Path) -> None:
     result = run(root, "-m", "shared.lists", "--check")
     assert result.returncode == 1
     assert result.stdout.strip() == "not as the catalog says: README.md; run: make lists"
+    assert run_make(root, "lists").returncode == 0
+    assert run(root, "-m", "shared.lists", "--check").returncode == 0
 
 
 def test_new_step_makes_the_next_step_from_the_newest(tmp_path: Path) -> None:
@@ -45,10 +62,9 @@ def test_new_step_makes_the_next_step_from_the_newest(tmp_path: Path) -> None:
     newest = catalog.latest()
     number = newest.number + 1
     package = f"step{number:02d}_demo"
-    made = run(root, "-m", "shared.scaffold", "demo", "A demo step")
+    made = run_make(root, "new-step", "NAME=demo", "TITLE=A demo step")
     assert made.returncode == 0, made.stdout + made.stderr
     assert "Left for you:" in made.stdout
-    assert run(root, "-m", "shared.lists").returncode == 0
 
     folder = root / "steps" / package
     assert sorted(p.relative_to(folder) for p in folder.rglob("*.py")) == sorted(
@@ -78,6 +94,9 @@ def test_new_step_makes_the_next_step_from_the_newest(tmp_path: Path) -> None:
         f"| {number} | [`steps/{package}`](steps/{package}) |" in (root / "README.md").read_text()
     )
     assert run(root, "-m", "shared.lists", "--check").returncode == 0
+    # The catalog, the step and the rest stay lint-clean (make new-step formats them).
+    lint = run_make(root, "lint")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_new_step_refuses_a_name_that_is_not_a_package_name() -> None:
