@@ -20,7 +20,17 @@ STEPS_DIR = ROOT / "steps"
 # What a step can offer. A test states the features it needs; it runs against
 # every step that offers all of them.
 FEATURES = frozenset(
-    {"tasks", "persistent", "users", "posts", "migrations", "role", "auth", "async"}
+    {
+        "tasks",
+        "persistent",
+        "users",
+        "posts",
+        "migrations",
+        "role",
+        "auth",
+        "async",
+        "production",
+    }
 )
 
 
@@ -123,6 +133,20 @@ STEPS: tuple[Step, ...] = (
         "role",
         "auth",
         "async",
+    ),
+    _step(
+        8,
+        "step08_production",
+        "Ready for production",
+        "tasks",
+        "persistent",
+        "users",
+        "posts",
+        "migrations",
+        "role",
+        "auth",
+        "async",
+        "production",
     ),
 )
 

@@ -334,6 +334,29 @@ ASYNC = (
     ),
 )
 
+# Step 8: the same API again, ready for production. These show what it adds
+# for the machines around it: the health checks a load balancer asks. (The
+# request id, CORS and the login limit live in headers and forms, which
+# these JSON examples cannot carry: the step's page shows them by hand.)
+PRODUCTION = (
+    Example("Alive: the process serves requests", "GET", "/health/live", 200, {"status": "ok"}),
+    Example(
+        "Ready: the database answers within a second (and Redis, when it is configured)",
+        "GET",
+        "/health/ready",
+        200,
+        {"status": "ok", "checks": {"database": "ok"}},
+    ),
+    Example(
+        "The API is step 7's, unchanged",
+        "POST",
+        "/users",
+        201,
+        user(1, "ada", "ada@example.com", "Ada Lovelace", role="member"),
+        body=ADA_WITH_PASSWORD,
+    ),
+)
+
 # The examples that show a feature; a step shows those of the features it adds.
 BY_FEATURE: dict[str, tuple[Example, ...]] = {
     "tasks": TASKS,
@@ -345,6 +368,7 @@ BY_FEATURE: dict[str, tuple[Example, ...]] = {
     "role": ROLES,
     "auth": AUTH,
     "async": ASYNC,
+    "production": PRODUCTION,
 }
 
 

@@ -67,6 +67,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("task_priority", 5, "Tasks get a priority, through a migration"),
     Exercise("my_posts", 6, "Your own posts: GET /users/me/posts"),
     Exercise("authors", 7, "Every author with their posts, in two queries: GET /authors"),
+    Exercise("ready_migrated", 8, "Not ready while the database is behind the code"),
 )
 
 # The practice tasks older tutorials end with, and the step that teaches each

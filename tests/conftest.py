@@ -203,6 +203,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # the contract describes it); without it, a step would write its own key
     # into the repository's .data/.
     os.environ.setdefault("SECRET_KEY", auth.TEST_SECRET_KEY)
+    # Step 8 limits logins per username and per client address; the suite logs
+    # in far more often than any person (the tests of the limit set their own).
+    os.environ.setdefault("LOGIN_RATE_LIMIT", "1000000/minute")
+    os.environ.setdefault("LOGIN_IP_RATE_LIMIT", "1000000/minute")
     config.addinivalue_line(
         "markers",
         "backends(*names): run only on these database backends (sqlite, postgresql)",

@@ -333,3 +333,34 @@ def test_authors_take_two_queries_however_many_there_are(client: TestClient, ste
     with engines.counting_statements(step) as many:
         assert len(authors(client)) == 4
     assert len(few) == len(many) <= 2, many
+
+
+# --- step 8: ready_migrated -------------------------------------------------------
+
+
+@pytest.mark.exercise(name="ready_migrated")
+@pytest.mark.requires("production")
+def test_ready_names_the_migrations_check(client: TestClient) -> None:
+    """GET /health/ready checks the migrations too: 200 with "migrations": "ok" at head."""
+    response = client.get("/health/ready")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "migrations": "ok"}}
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="ready_migrated")
+@pytest.mark.requires("production")
+def test_ready_is_503_while_the_database_is_behind_the_code(
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database behind the newest migration is not ready (503), and is again once migrated."""
+    url = empty_database_url
+    migrations.upgrade(step, url)
+    with TestClient(apps.load(step, url, monkeypatch)) as client:
+        migrations.downgrade(step, url, "-1")  # a deploy whose migration has not run yet
+        behind = client.get("/health/ready")
+        migrations.upgrade(step, url)
+        migrated = client.get("/health/ready")
+    assert behind.status_code == 503, behind.text
+    assert behind.json()["checks"] == {"database": "ok", "migrations": "error"}
+    assert migrated.status_code == 200, migrated.text
