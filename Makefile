@@ -1,9 +1,17 @@
 # Every target sets up what it needs: no `source .venv/bin/activate`, ever.
+#   make help           this list
 #   make run            serve the newest step on http://127.0.0.1:8000
 #   make run STEP=2     serve step 2
 #   make run STEP=8 WORKERS=2   serve step 8 with two worker processes (no reload)
 #   make test           the whole suite (with branch coverage over steps/)
 #   make test STEP=2    only the tests that run against step 2
+#   make setup          the virtual environment in .venv, from requirements.lock
+#   make migrate STEP=5  bring a step's database to its newest migration
+#   make admin STEP=6 USERNAME=ada EMAIL=ada@example.com   the first admin (asks the password)
+#   make lint           ruff: lint and formatting (make fmt fixes what it can)
+#   make fmt            format and fix with ruff
+#   make lock           re-resolve requirements.lock to the newest versions
+#   make clean          remove the venv, caches, builds and the steps' databases
 
 PYTHON ?= python3
 # The suite starts many Python processes (pytest's workers, uvicorn servers,
@@ -19,9 +27,12 @@ STAMP := $(VENV)/.installed-from-lock
 STEP ?=
 PACKAGE = $(or $(shell $(PYTHON) -m shared.catalog package $(STEP) 2>/dev/null),$(error no step $(STEP): the steps are listed in shared/catalog.py))
 HOST ?= 127.0.0.1
+# The app and the docs site on different ports, so both can run at once;
+# PORT= moves either (make run PORT=8080, make docs PORT=8081).
 PORT ?= 8000
+DOCS_PORT ?= 8001
 
-.PHONY: help setup run migrate test lint fmt docs docs-build docs-offline clean lock
+.PHONY: help setup run migrate admin test lint fmt docs docs-build docs-offline clean lock
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -51,6 +62,13 @@ PRACTICE_DATABASE = sqlite:///$(CURDIR)/.data/practice_$(PACKAGE).db
 run: migrate
 	$(if $(PRACTICE),DATABASE_URL="$${DATABASE_URL:-$(PRACTICE_DATABASE)}") \
 	$(BIN)/uvicorn $(subst /,.,$(FOLDER)).main:app $(if $(WORKERS),--workers $(WORKERS) --timeout-graceful-shutdown 20,--reload) --host $(HOST) --port $(PORT)
+
+# From step 6 on, the first admin: a new user with role admin, or an existing one
+# promoted. It asks for the password twice (a script sets ADMIN_PASSWORD instead).
+admin: migrate
+	$(BIN)/python -m $(subst /,.,$(FOLDER)).create_admin \
+		$(or $(USERNAME),$(error say who: make admin STEP=6 USERNAME=ada EMAIL=ada@example.com)) \
+		$(if $(EMAIL),--email $(EMAIL))
 
 # Steps with Alembic migrations bring their database to the newest revision;
 # the others create their tables themselves.
@@ -123,12 +141,12 @@ fmt: $(STAMP)
 
 # The docs pages include fragments generated from the steps (their code,
 # diffs and real responses): each docs target writes them first, into build/docs/.
-#   make docs           serve the docs site with live reload on http://127.0.0.1:8000
+#   make docs           serve the docs site with live reload on http://127.0.0.1:8001
 #   make docs-build     build the docs site into site/ (strict: broken links fail)
 #   make docs-offline   build site/ to be opened from disk, without internet
 docs: $(STAMP)
 	$(BIN)/python -m shared.docsgen
-	$(BIN)/mkdocs serve --strict --dev-addr $(HOST):$(PORT)
+	$(BIN)/mkdocs serve --strict --dev-addr $(HOST):$(if $(filter file,$(origin PORT)),$(DOCS_PORT),$(PORT))
 
 docs-build: $(STAMP)
 	$(BIN)/python -m shared.docsgen

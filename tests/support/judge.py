@@ -37,7 +37,7 @@ from tests.support import auth, exchange, preflight
 PASSED, FAILED = "✓", "✗"
 # Where the docs are: built into site/ (make docs-build), or served by `make docs`.
 SITE = ROOT / "site"
-DOCS_URL = "http://127.0.0.1:8000/"
+DOCS_URL = "http://127.0.0.1:8001/"
 # The section a rule's page teaches it in, unless its test is marked `taught`.
 DEFAULT_SECTION = "the-code"
 # The part of a case's id that names the judged step and its database: the rest,

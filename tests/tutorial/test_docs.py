@@ -254,7 +254,7 @@ def test_the_contract_page_lists_the_rules_with_their_steps(site: Build) -> None
 def test_the_judge_prints_an_address_a_browser_opens(tmp_path: Path, monkeypatch) -> None:
     page = "docs/steps/step03_users.md#the-code"
     monkeypatch.setattr(judge, "SITE", tmp_path / "site")
-    assert judge.address(page) == "http://127.0.0.1:8000/steps/step03_users/#the-code"
+    assert judge.address(page) == "http://127.0.0.1:8001/steps/step03_users/#the-code"
     built = tmp_path / "site" / "steps" / "step03_users" / "index.html"
     built.parent.mkdir(parents=True)
     built.touch()
@@ -295,7 +295,7 @@ def test_a_changed_line_in_a_step_changes_its_page(tmp_path: Path) -> None:
 
 
 def test_make_docs_serves_the_site(tmp_path: Path) -> None:
-    """`make docs`: the site with live reload, on the port given (8000 by default)."""
+    """`make docs`: the site with live reload, on the port given (8001 by default)."""
     (tmp_path / "root").mkdir()
     root = copy_sources(tmp_path / "root")
     port = free_port()

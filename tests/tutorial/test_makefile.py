@@ -10,6 +10,7 @@ documented form (with and without PostgreSQL), `make lint`, `make setup` and
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 import urllib.request
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from shared.catalog import STEPS, get, latest
+from shared.catalog import ROOT, STEPS, get, latest
 from shared.server import UvicornServer, free_port
 from tests.support import documented, make
 
@@ -36,7 +37,18 @@ RUN_BY_TESTS = {
     "grade": "tests/tutorial/test_grade.py",
     "lists": "tests/tutorial/test_scaffold.py",
     "new-step": "tests/tutorial/test_scaffold.py",
+    "admin": "tests/full/test_first_admin.py",
 }
+
+
+def test_make_help_lists_every_target() -> None:
+    """`make help` is the Makefile's own comments: a target none of them names is missing."""
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+    shown = make.run("help").stdout
+    named = set(re.findall(r"^make ([a-z][a-z-]*)", shown, flags=re.MULTILINE))
+    assert targets - named == set()
+    assert named - targets == set()
 
 
 def documented_with(target: str) -> list[str]:

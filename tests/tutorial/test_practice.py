@@ -159,7 +159,7 @@ def test_a_failed_rule_says_which_request_failed_how_and_where_to_learn_it(
     assert re.search(r"^\d+/\d+ rules pass$", result.stdout, flags=re.MULTILINE)
     # The Practise page shows this run: each part of its excerpt, as printed.
     printed = re.sub(
-        r"file://\S*/site/(\S*)index\.html#", r"http://127.0.0.1:8000/\1#", result.stdout
+        r"file://\S*/site/(\S*)index\.html#", r"http://127.0.0.1:8001/\1#", result.stdout
     )
     for part in practice_page_excerpt().split("\n...\n"):
         assert f"\n{part}\n" in f"\n{printed}", part
