@@ -329,8 +329,13 @@ def module_servers() -> Iterator[dict[tuple, UvicornServer]]:
         started.stop()
 
 
+# On a server's PYTHONPATH: its sitecustomize makes Argon2 cheap (see the module).
+CHEAP_HASHING_PATH = Path(__file__).parent / "full" / "cheap_hashing"
+
+
 @pytest.fixture
 def server(
+    request: pytest.FixtureRequest,
     step: Step,
     backend: str,
     database_url: str,
@@ -349,9 +354,14 @@ def server(
     keeps up to 40 connections open once it has served that many requests at
     once (its pool): a worker's servers for every step would pass the
     server's 100 clients. So has each test of step 1, whose data is in the
-    process.
+    process. Unless the test is marked real_hashing, the server hashes
+    passwords with cheap Argon2 parameters (tests/full/cheap_hashing).
     """
     env = {"DATABASE_URL": database_url}
+    cheap = CHEAP_HASHING_PATH.is_dir() and not request.node.get_closest_marker("real_hashing")
+    if cheap:
+        paths = [str(CHEAP_HASHING_PATH), os.environ.get("PYTHONPATH")]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
 
     def log_path() -> Path:
         return tmp_path_factory.mktemp(f"uvicorn-{step.package}-{backend}") / "uvicorn.log"
@@ -363,7 +373,7 @@ def server(
     environment = frozenset(
         (name, value) for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"
     )
-    key = (step, environment)
+    key = (step, cheap, environment)
     running = module_servers.get(key)
     if running is None or not running.running():
         running = UvicornServer(step.app_ref, env=env, log_path=log_path()).start()

@@ -240,6 +240,25 @@ def test_no_password_hash_or_key_in_the_server_log(
         assert secret not in log
 
 
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        "m=1024,t=1,p=1",  # the cheapest (tests/full/cheap_hashing)
+        pytest.param("m=65536,t=3,p=4", marks=pytest.mark.real_hashing, id="real_hashing"),
+    ],
+)
+def test_the_servers_hash_cheaply_unless_hashing_is_the_subject(
+    server: UvicornServer, database_url: str, parameters: str
+) -> None:
+    import httpx2 as httpx
+
+    body = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
+    assert httpx.post(f"{server.url}/users", json=body, timeout=30).status_code == 201
+    [(stored,)] = rows(database_url, "SELECT password_hash FROM users")
+    assert stored.startswith(f"$argon2id$v=19${parameters}$")
+
+
 @pytest.mark.repository
 @pytest.mark.backends("sqlite")
 def test_swagger_ui_authorize_logs_in_and_sends_the_token(

@@ -9,6 +9,7 @@ every acknowledged record back, unchanged. The SQLite file must also pass
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,10 +71,19 @@ def server_log(tmp_path: Path) -> Path:
     return tmp_path / "uvicorn.log"
 
 
+# Hashing is not what these tests are about: cheap Argon2 (see the folder's module).
+CHEAP_HASHING = Path(__file__).parent / "cheap_hashing"
+
+
 @pytest.fixture
 def server(step: Step, database_url: str, server_log: Path) -> UvicornServer:
     """The step under uvicorn on `database_url`, not started yet."""
-    return UvicornServer(step.app_ref, env={"DATABASE_URL": database_url}, log_path=server_log)
+    env = {"DATABASE_URL": database_url}
+    if CHEAP_HASHING.is_dir():
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(CHEAP_HASHING), os.environ.get("PYTHONPATH")])
+        )
+    return UvicornServer(step.app_ref, env=env, log_path=server_log)
 
 
 @pytest.fixture
