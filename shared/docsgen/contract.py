@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 from shared.catalog import ROOT, STEPS
@@ -44,14 +45,42 @@ def module_marks(tree: ast.Module) -> list[ast.expr]:
     return []
 
 
+# The words a test's name cannot spell: acronyms, and the apostrophes of possessives.
+SPELLED = {
+    "api": "API",
+    "openapi": "OpenAPI",
+    "json": "JSON",
+    "jwt": "JWT",
+    "url": "URL",
+    "utc": "UTC",
+    "sql": "SQL",
+    "sqlite": "SQLite",
+    "postgresql": "PostgreSQL",
+    "sigkill": "SIGKILL",
+    "sigterm": "SIGTERM",
+    "www": "WWW",
+    "uvicorn": "uvicorn",
+    "argon2": "Argon2",
+    "cors": "CORS",
+    "redis": "Redis",
+    "users": "users",
+    "steps": "steps",
+}
+POSSESSIVE = re.compile(r"\b(user|step|post|task)s (own|posts|username|value|head|title|date)\b")
+
+
+def rule_name(function: str) -> str:
+    """A test's name as the rule a learner reads: `test_a_users_posts_are_listed_by_id`
+    is "A user's posts are listed by id" (the why stays in its docstring)."""
+    words = [SPELLED.get(word, word) for word in function.removeprefix("test_").split("_")]
+    text = POSSESSIVE.sub(r"\1's \2", " ".join(words))
+    return text[:1].upper() + text[1:]
+
+
 def name_of(function: ast.FunctionDef) -> tuple[str, str]:
-    """(the rule's name as `make check` prints it, the rest of its docstring)."""
+    """(the rule's name as `make check` prints it, the first line of its docstring)."""
     doc = inspect.cleandoc(ast.get_docstring(function) or "")
-    if doc:
-        first, _, rest = doc.partition("\n")
-        return first.strip(), rest.strip()
-    words = function.name.removeprefix("test_").replace("_", " ")
-    return words[:1].upper() + words[1:], ""
+    return rule_name(function.name), doc.partition("\n")[0].strip()
 
 
 def steps_of(features: set[str]) -> str:
@@ -74,8 +103,8 @@ def topic_section(path: Path) -> str:
             continue
         rule, more = name_of(node)
         where = steps_of(requires(marks) | requires(node.decorator_list))
-        detail = f" {more.splitlines()[0]}" if more else ""
-        lines.append(f"- **{rule}** ({where}).{detail}".replace("..", "."))
+        detail = f" {more}" if more else ""
+        lines.append(f"- **{rule}** ({where}).{detail}")
     return "\n".join(lines) + "\n"
 
 

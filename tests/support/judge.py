@@ -32,6 +32,7 @@ import pytest
 
 from shared import catalog, exercises
 from shared.catalog import ROOT, Step
+from shared.docsgen import contract
 from tests.support import auth, exchange, preflight
 
 PASSED, FAILED = "✓", "✗"
@@ -109,9 +110,8 @@ class Rule:
 
     @property
     def hint(self) -> str:
-        doc = (self.function.__doc__ or "").strip() if self.function else ""
-        name = self.nodeid.split("::")[-1].removeprefix("test_").replace("_", " ")
-        return doc.splitlines()[0] if doc else name[:1].upper() + name[1:]
+        """The rule as a learner reads it: its test's name, as a sentence."""
+        return contract.rule_name(self.nodeid.split("::")[-1])
 
     @property
     def marks(self) -> list[pytest.Mark]:

@@ -230,8 +230,8 @@ def test_a_practice_copy_keeps_its_data_apart_from_the_real_step(tmp_path: Path)
     step = catalog.latest()
     assert start(step, tmp_path).returncode == 0
     names = (
-        f"import sys; from practice.{step.package} import database, security;"
-        " print(database.DEFAULT_DATABASE_URL); print(security.DEFAULT_SECRET_KEY_FILE);"
+        f"from practice.{step.package} import database, settings;"
+        " print(settings.settings.database_url); print(settings.settings.secret_key_file);"
         " print(database.UPGRADE_COMMAND)"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
