@@ -55,11 +55,16 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", "-"),
+            "pid": record.process,  # which worker wrote it
         }
         line |= {name: getattr(record, name) for name in ACCESS_FIELDS if hasattr(record, name)}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
+
+
+# The app's own loggers: this package's modules (logging.getLogger(__name__)).
+APP = __name__.rpartition(".")[0]
 
 
 def configure_logging(log_format: str, level: str) -> None:
@@ -82,8 +87,13 @@ def configure_logging(log_format: str, level: str) -> None:
                     "filters": ["request_id"],
                 }
             },
-            "root": {"handlers": ["stderr"], "level": level},
+            # Libraries say only what goes wrong: at DEBUG, some (aiosqlite,
+            # SQLAlchemy) log each query with its parameters, password hashes
+            # included. LOG_LEVEL is for the app's own lines and uvicorn's.
+            "root": {"handlers": ["stderr"], "level": "WARNING"},
             "loggers": {
+                APP: {"level": level},
+                "access": {"level": level},
                 # uvicorn's lines go to the root's handler, in the same format.
                 "uvicorn": {"handlers": [], "level": level, "propagate": True},
                 "uvicorn.error": {"level": level},
