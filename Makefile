@@ -196,3 +196,17 @@ clean:
 	rm -rf $(VENV) site .pytest_cache .ruff_cache .coverage .coverage.* htmlcov build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find .data -type f ! -name .gitkeep -delete
+
+# The checked exercises (shared/exercises.py), by step, with what each asks; on
+# a practice copy (make practice), which ones it solves: each exercise's checker
+# judges the copy as `make check STEP=N EXERCISE=name` does.
+#   make exercises                   every step's exercises
+#   make exercises STEP=3            step 3's exercises
+#   make hint EXERCISE=task_search   one exercise's hint
+.PHONY: exercises hint
+exercises: $(STAMP)
+	@$(BIN)/python -m shared.exercises $(STEP)
+
+hint: $(STAMP)
+	@$(BIN)/python -m shared.exercises --hint \
+		$(or $(EXERCISE),$(error say which exercise: make hint EXERCISE=task_search))

@@ -1,4 +1,11 @@
-"""The one list of checked exercises: the exercise at the end of each step's page.
+"""The one list of checked exercises: the exercises at the end of each step's page.
+
+    python -m shared.exercises [STEP]        make exercises [STEP=N]
+    python -m shared.exercises --hint NAME   make hint EXERCISE=name
+
+lists them by step with what each asks (and, where a practice copy of the
+step exists, whether it solves each one: its checker, as `make check STEP=N
+EXERCISE=name` runs it), or prints one exercise's hint.
 
 Listed like the steps (shared/catalog.py), and read by `make check STEP=N
 EXERCISE=name`, the docs (each step's "Build it yourself" box and the
@@ -18,6 +25,10 @@ Standard library only, like the catalog.
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +44,8 @@ class Exercise:
     name: str
     step_number: int
     title: str
+    # Shown on request (make hint EXERCISE=name): where to look, not the code.
+    hint: str
     # The heading of the exercise on its step's page.
     anchor: str = "exercise"
 
@@ -60,14 +73,62 @@ class Exercise:
 
 
 EXERCISES: tuple[Exercise, ...] = (
-    Exercise("task_search", 1, "Search the tasks: GET /tasks?q=milk"),
-    Exercise("completed_filter", 2, "Only the completed tasks: GET /tasks?completed=true"),
-    Exercise("user_by_username", 3, "A user by username: GET /users/by-username/{username}"),
-    Exercise("post_search", 4, "Search a user's posts: GET /users/{user_id}/posts?q=word"),
-    Exercise("task_priority", 5, "Tasks get a priority, through a migration"),
-    Exercise("my_posts", 6, "Your own posts: GET /users/me/posts"),
-    Exercise("authors", 7, "Every author with their posts, in two queries: GET /authors"),
-    Exercise("ready_migrated", 8, "Not ready while the database is behind the code"),
+    Exercise(
+        "task_search",
+        1,
+        "Search the tasks: GET /tasks?q=milk",
+        "An optional query parameter is one with a default of None. Filter the tasks before"
+        " you slice the page out of them, and compare with casefold() on both sides.",
+    ),
+    Exercise(
+        "completed_filter",
+        2,
+        "Only the completed tasks: GET /tasks?completed=true",
+        "A `bool | None = None` parameter, and a `.where()` added to the statement only when"
+        " it is not None: the filter then runs in SQL, before OFFSET and LIMIT.",
+    ),
+    Exercise(
+        "user_by_username",
+        3,
+        "A user by username: GET /users/by-username/{username}",
+        "db.scalar() on a select(User).where(...) gives the user or None; answer None with"
+        " the same 404 as GET /users/{user_id}.",
+    ),
+    Exercise(
+        "post_search",
+        4,
+        "Search a user's posts: GET /users/{user_id}/posts?q=word",
+        "Filter in crud.list_posts with the title column's icontains(); one of its keyword"
+        " arguments makes a % or _ typed by the client match itself.",
+    ),
+    Exercise(
+        "task_priority",
+        5,
+        "Tasks get a priority, through a migration",
+        "The column in the model, the field in TaskCreate, then `alembic revision"
+        " --autogenerate`; a server_default is what gives the existing rows their 3.",
+    ),
+    Exercise(
+        "my_posts",
+        6,
+        "Your own posts: GET /users/me/posts",
+        "The CurrentUser dependency is the user of the token (and the 401 without one);"
+        " mind the order of the routes, or `me` is taken for a user id.",
+    ),
+    Exercise(
+        "authors",
+        7,
+        "Every author with their posts, in two queries: GET /authors",
+        "User.posts is lazy='raise': load it with a loader option on the select. One of"
+        " SQLAlchemy's loaders reads the posts of the whole page in one more query.",
+    ),
+    Exercise(
+        "ready_migrated",
+        8,
+        "Not ready while the database is behind the code",
+        "database.py already compares the database's revision with the code's head;"
+        " add that comparison to the checks that GET /health/ready runs.",
+    ),
 )
 
 # The practice tasks older tutorials end with, and the step that teaches each
@@ -88,3 +149,93 @@ def get(name: str) -> Exercise:
         if exercise.name == name:
             return exercise
     raise LookupError(f"no exercise {name!r}; the exercises are {[e.name for e in EXERCISES]}")
+
+
+# The listing: python -m shared.exercises ----------------------------------------
+
+
+def practice_folder(step: Step, root: Path) -> Path:
+    """Where `make practice STEP=N` puts the learner's copy (shared/practice.py)."""
+    return root / "practice" / step.package
+
+
+@contextmanager
+def silenced():
+    """Nothing the checker's run prints reaches the terminal (its processes inherit
+    this process's stdout and stderr): the listing prints one line per exercise."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with Path(os.devnull).open("w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+def solved(exercise: Exercise, root: Path) -> bool:
+    """Whether the practice copy in root passes the exercise's checker, as `make check
+    STEP=N EXERCISE=name` judges it (a copy that cannot be judged solves nothing)."""
+    from shared import practice  # imports this module: not at the top
+
+    step = exercise.step
+    with silenced():
+        code = practice.check(
+            step, practice.app_of(step), root, exercise.name, junit=None, report=None
+        )
+    return code == practice.ALL_PASS
+
+
+def listing(steps: list[Step], root: Path) -> None:
+    judged_any = False
+    for step in steps:
+        found = of_step(step)
+        if not found:
+            continue
+        copy = practice_folder(step, root)
+        judged = copy.is_dir()
+        judged_any |= judged
+        where = f", checked on {copy.relative_to(root)}/" if judged else ""
+        print(f"Step {step.number}: {step.title}{where}")
+        width = max(len(exercise.name) for exercise in found)
+        for exercise in found:
+            mark = ("✓" if solved(exercise, root) else "✗") if judged else " "
+            print(f"  {mark} {exercise.name:<{width}}  {exercise.title}", flush=True)
+        print()
+    if not judged_any:
+        print("On a practice copy (make practice STEP=N), ✓ marks the exercises it solves.")
+    print("A hint: make hint EXERCISE=name. Check one: make check STEP=N EXERCISE=name.")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.exercises",
+        description="The checked exercises by step; on a practice copy, which are solved.",
+    )
+    parser.add_argument("step", type=int, nargs="?", help="only this step's exercises")
+    parser.add_argument("--hint", metavar="NAME", help="print this exercise's hint")
+    # The repository whose practice/ holds the copies (the tests' is temporary).
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        if args.hint is not None:
+            exercise = get(args.hint)
+            print(f"{exercise.name} (step {exercise.step_number}): {exercise.title}")
+            print(f"Hint: {exercise.hint}")
+            print(f"Check it: {exercise.command}")
+            return 0
+        steps = list(catalog.STEPS) if args.step is None else [catalog.get(args.step)]
+    except LookupError as error:
+        print(error)
+        return 2
+    listing(steps, args.root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -38,6 +38,8 @@ RUN_BY_TESTS = {
     "lists": "tests/tutorial/test_scaffold.py",
     "new-step": "tests/tutorial/test_scaffold.py",
     "admin": "tests/full/test_first_admin.py",
+    "exercises": "tests/tutorial/test_exercise_list.py",
+    "hint": "tests/tutorial/test_exercise_list.py",
 }
 
 
