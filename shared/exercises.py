@@ -81,6 +81,22 @@ EXERCISES: tuple[Exercise, ...] = (
         " you slice the page out of them, and compare with casefold() on both sides.",
     ),
     Exercise(
+        "task_count",
+        1,
+        "How many tasks in all: an X-Total-Count header on GET /tasks",
+        "Declare a parameter of type fastapi.Response in the route and set a header on it;"
+        " count the tasks before you cut the page out of them.",
+        anchor="task_count",
+    ),
+    Exercise(
+        "task_sort",
+        1,
+        "Sort the tasks: GET /tasks?sort=-id (id or title, - for descending)",
+        "A typing.Literal of the four accepted values makes FastAPI refuse any other with a"
+        " 422; sorted()'s key and reverse arguments do the rest, before the page is cut.",
+        anchor="task_sort",
+    ),
+    Exercise(
         "completed_filter",
         2,
         "Only the completed tasks: GET /tasks?completed=true",

@@ -55,13 +55,13 @@ def practice_box(step: Step) -> str:
         (f"make check STEP={n}", "rule by rule, what still differs from this step"),
     ]
     found = exercises.of_step(step)
-    commands += [(exercise.command, "this page's exercise, on your copy") for exercise in found]
+    commands += [(exercise.command, "an exercise of this page, on your copy") for exercise in found]
     width = max(len(command) for command, _ in commands)
     body = fence("\n".join(f"{c:<{width}}  # {why}" for c, why in commands), "bash") + "\n"
     if found:
         body += (
-            f"Once your copy does what this step does, do [the exercise](#{found[0].anchor}) "
-            "in it too: the `EXERCISE=` line checks it. "
+            f"Once your copy does what this step does, do [the exercises](#{found[0].anchor}) "
+            "in it too: each `EXERCISE=` line checks one. "
         )
     body += (
         "`APP=module:app APP_DIR=folder` judges any other app instead. "

@@ -79,6 +79,85 @@ def test_skip_and_limit_page_through_the_matches(client: TestClient) -> None:
     assert task_titles(client, q="nothing like it") == []
 
 
+# --- step 1: task_count -----------------------------------------------------------
+
+
+def listed(client: TestClient, **params) -> tuple[list[str], str | None]:
+    """The titles GET /tasks lists, and its X-Total-Count header."""
+    response = client.get("/tasks", params=params)
+    assert response.status_code == 200, response.text
+    return [task["title"] for task in response.json()], response.headers.get("x-total-count")
+
+
+@pytest.mark.exercise(name="task_count")
+@pytest.mark.requires("tasks")
+def test_x_total_count_counts_every_task_not_the_page(client: TestClient) -> None:
+    """GET /tasks says in X-Total-Count how many tasks there are in all, whatever the page."""
+    assert listed(client) == ([], "0")
+    for n in range(5):
+        create_task(client, f"task {n}")
+    assert listed(client, limit=2) == (["task 0", "task 1"], "5")
+    assert listed(client, skip=4) == (["task 4"], "5")
+    assert listed(client, skip=10) == ([], "5")
+
+
+@pytest.mark.exercise(name="task_count")
+@pytest.mark.requires("tasks")
+def test_x_total_count_follows_creations_and_deletions(client: TestClient) -> None:
+    """The count is today's: a deleted task no longer counts."""
+    first, _ = create_task(client, "one"), create_task(client, "two")
+    assert listed(client)[1] == "2"
+    assert client.delete(f"/tasks/{first['id']}").status_code == 204
+    assert listed(client) == (["two"], "1")
+
+
+# --- step 1: task_sort ------------------------------------------------------------
+
+
+@pytest.fixture
+def unsorted(client: TestClient) -> None:
+    for title in ["walk the dog", "buy milk", "call bob", "answer mail"]:
+        create_task(client, title)
+
+
+@pytest.mark.usefixtures("unsorted")
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("title", ["answer mail", "buy milk", "call bob", "walk the dog"]),
+        ("-title", ["walk the dog", "call bob", "buy milk", "answer mail"]),
+        ("-id", ["answer mail", "call bob", "buy milk", "walk the dog"]),
+        ("id", ["walk the dog", "buy milk", "call bob", "answer mail"]),
+    ],
+)
+@pytest.mark.exercise(name="task_sort")
+@pytest.mark.requires("tasks")
+def test_sort_orders_the_tasks_by_id_or_title_either_way(
+    client: TestClient, sort: str, expected: list[str]
+) -> None:
+    """GET /tasks?sort=title: by title; a leading - reverses it (sort=-id: newest first)."""
+    assert task_titles(client, sort=sort) == expected
+
+
+@pytest.mark.usefixtures("unsorted")
+@pytest.mark.exercise(name="task_sort")
+@pytest.mark.requires("tasks")
+def test_skip_and_limit_page_through_the_sorted_tasks(client: TestClient) -> None:
+    """The page is cut from the sorted list: sort=-id&limit=2 is the two newest tasks."""
+    assert task_titles(client, sort="-id", limit=2) == ["answer mail", "call bob"]
+    assert task_titles(client, sort="title", skip=3) == ["walk the dog"]
+    assert task_titles(client) == ["walk the dog", "buy milk", "call bob", "answer mail"]
+
+
+@pytest.mark.parametrize("sort", ["completed", "name", "--id", "TITLE"])
+@pytest.mark.exercise(name="task_sort")
+@pytest.mark.requires("tasks")
+def test_a_sort_key_it_does_not_know_is_422(client: TestClient, sort: str) -> None:
+    """sort=name is a 422 that says so, not a list in some order."""
+    response = client.get("/tasks", params={"sort": sort})
+    assert response.status_code == 422, response.text
+
+
 # --- step 2: completed_filter -----------------------------------------------------
 
 
