@@ -104,6 +104,22 @@ EXERCISES: tuple[Exercise, ...] = (
         " it is not None: the filter then runs in SQL, before OFFSET and LIMIT.",
     ),
     Exercise(
+        "clear_completed",
+        2,
+        "Clear the completed tasks: DELETE /tasks/completed",
+        "sqlalchemy.delete() with a where() deletes in one statement, and its result's"
+        " rowcount says how many rows went; mind where you declare the route.",
+        anchor="clear_completed",
+    ),
+    Exercise(
+        "task_done_at",
+        2,
+        "When a task was completed: a done_at time, set and cleared by the server",
+        "A nullable DateTime column, read by TaskRead but not in TaskCreate; in PUT, compare"
+        " the task as it is with the body before you copy the body onto it.",
+        anchor="task_done_at",
+    ),
+    Exercise(
         "user_by_username",
         3,
         "A user by username: GET /users/by-username/{username}",

@@ -9,6 +9,8 @@ tests/tutorial/test_practice.py proves every checker against the step and its so
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -190,6 +192,83 @@ def test_the_filter_runs_before_skip_and_limit(client: TestClient) -> None:
 def test_completed_that_is_not_a_boolean_is_422(client: TestClient) -> None:
     """completed=maybe is a 422, not an empty list."""
     assert client.get("/tasks", params={"completed": "maybe"}).status_code == 422
+
+
+# --- step 2: clear_completed ------------------------------------------------------
+
+
+@pytest.mark.usefixtures("chores")
+@pytest.mark.exercise(name="clear_completed")
+@pytest.mark.requires("persistent")
+def test_delete_tasks_completed_deletes_those_and_counts_them(client: TestClient) -> None:
+    """DELETE /tasks/completed deletes every completed task and says how many: the open stay."""
+    ids = [task["id"] for task in client.get("/tasks").json()]
+    response = client.delete("/tasks/completed")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"deleted": 3}
+    assert task_titles(client) == ["chore 1", "chore 3"]
+    assert client.get(f"/tasks/{ids[0]}").status_code == 404
+
+
+@pytest.mark.exercise(name="clear_completed")
+@pytest.mark.requires("persistent")
+def test_with_nothing_completed_nothing_is_deleted(client: TestClient) -> None:
+    """With no completed task, it deletes nothing (and says so); done twice, the same."""
+    create_task(client, "open")
+    for _ in range(2):
+        response = client.delete("/tasks/completed")
+        assert response.status_code == 200, response.text
+        assert response.json() == {"deleted": 0}
+    assert task_titles(client) == ["open"]
+
+
+# --- step 2: task_done_at ---------------------------------------------------------
+
+
+def done_at(task: dict) -> datetime | None:
+    """The task's done_at, as a client reads it (an ISO 8601 time, UTC unless it says)."""
+    assert "done_at" in task, task
+    if task["done_at"] is None:
+        return None
+    when = datetime.fromisoformat(task["done_at"])
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def just_now(when: datetime | None) -> bool:
+    return when is not None and abs(datetime.now(UTC) - when) < timedelta(minutes=1)
+
+
+@pytest.mark.exercise(name="task_done_at")
+@pytest.mark.requires("persistent")
+def test_done_at_is_when_a_task_was_created_completed_else_null(client: TestClient) -> None:
+    """A new task has done_at null, or the time of its creation if it is created completed."""
+    assert done_at(create_task(client, "open")) is None
+    assert just_now(done_at(create_task(client, "done", completed=True)))
+    # The client cannot set it.
+    sneaky = create_task(client, "sneaky", done_at="2000-01-01T00:00:00Z")
+    assert done_at(sneaky) is None
+
+
+@pytest.mark.exercise(name="task_done_at")
+@pytest.mark.requires("persistent")
+def test_done_at_is_set_when_completed_kept_after_and_cleared_when_reopened(
+    client: TestClient,
+) -> None:
+    """PUT with completed: done_at is set, and kept by later PUTs; reopened, it is null again."""
+    task = create_task(client, "chore")
+    path = f"/tasks/{task['id']}"
+
+    def put(**fields) -> dict:
+        response = client.put(path, json={"title": "chore", **fields})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    completed = done_at(put(completed=True))
+    assert just_now(completed)
+    assert done_at(put(completed=True, description="still done")) == completed
+    assert done_at(client.get(path).json()) == completed
+    assert done_at(put(completed=False)) is None
+    assert done_at(client.get("/tasks").json()[0]) is None
 
 
 # --- step 3: user_by_username -----------------------------------------------------
