@@ -127,6 +127,22 @@ EXERCISES: tuple[Exercise, ...] = (
         " the same 404 as GET /users/{user_id}.",
     ),
     Exercise(
+        "user_email_search",
+        3,
+        "Search the users by email: GET /users?email=example.org",
+        "The same kind of optional query parameter as a task search, passed on to"
+        " crud.list_users; a string column's icontains() can escape LIKE's wildcards.",
+        anchor="user_email_search",
+    ),
+    Exercise(
+        "users_csv",
+        3,
+        "Every user as CSV, streamed: GET /users/export.csv",
+        "fastapi.responses.StreamingResponse sends what a generator yields; csv.writer"
+        " quotes each row, given a file whose write() hands the line back.",
+        anchor="users_csv",
+    ),
+    Exercise(
         "post_search",
         4,
         "Search a user's posts: GET /users/{user_id}/posts?q=word",

@@ -9,6 +9,8 @@ tests/tutorial/test_practice.py proves every checker against the step and its so
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -293,6 +295,99 @@ def test_an_unknown_username_is_404(client: TestClient) -> None:
     response = client.get("/users/by-username/nobody")
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
+
+
+# --- step 3: user_email_search ----------------------------------------------------
+
+
+def create_user_with(client: TestClient, username: str, email: str, **fields) -> dict:
+    response = client.post("/users", json={"username": username, "email": email, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def usernames(client: TestClient, **params) -> list[str]:
+    response = client.get("/users", params=params)
+    assert response.status_code == 200, response.text
+    return [user["username"] for user in response.json()]
+
+
+@pytest.fixture
+def mailboxes(client: TestClient) -> None:
+    create_user_with(client, "ada", "ada@Example.org")
+    create_user_with(client, "bob", "bob@mail.example.net")
+    create_user_with(client, "cy", "cy_1@example.org")
+    create_user_with(client, "dee", "dee1@EXAMPLE.ORG")
+
+
+@pytest.mark.usefixtures("mailboxes")
+@pytest.mark.exercise(name="user_email_search")
+@pytest.mark.requires("users")
+def test_email_keeps_the_users_whose_email_contains_it_in_any_case(client: TestClient) -> None:
+    """GET /users?email=example.org: the users whose email contains it, ignoring case, by id."""
+    assert usernames(client, email="example.org") == ["ada", "cy", "dee"]
+    assert usernames(client, email="BOB@") == ["bob"]
+    assert usernames(client, email="nobody.example") == []
+    assert usernames(client) == ["ada", "bob", "cy", "dee"]
+
+
+@pytest.mark.usefixtures("mailboxes")
+@pytest.mark.exercise(name="user_email_search")
+@pytest.mark.requires("users")
+def test_email_search_escapes_wildcards_and_pages(client: TestClient) -> None:
+    """A _ or % in the search matches itself; skip and limit page through the matches."""
+    assert usernames(client, email="_") == ["cy"]
+    assert usernames(client, email="%") == []
+    assert usernames(client, email="example.org", skip=1, limit=1) == ["cy"]
+
+
+# --- step 3: users_csv ------------------------------------------------------------
+
+
+def exported(client: TestClient) -> list[dict[str, str]]:
+    """GET /users/export.csv, read as a client's CSV reader reads it."""
+    response = client.get("/users/export.csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers.get("content-disposition", "")
+    assert 'filename="users.csv"' in response.headers.get("content-disposition", "")
+    reader = csv.DictReader(io.StringIO(response.text, newline=""))
+    assert reader.fieldnames == ["id", "username", "email", "full_name"]
+    return list(reader)
+
+
+@pytest.mark.exercise(name="users_csv")
+@pytest.mark.requires("users")
+def test_the_export_has_a_header_row_even_without_users(client: TestClient) -> None:
+    """GET /users/export.csv with no user: the header row, and nothing else."""
+    assert exported(client) == []
+
+
+@pytest.mark.exercise(name="users_csv")
+@pytest.mark.requires("users")
+def test_the_export_has_one_row_per_user_quoted_as_csv_needs(client: TestClient) -> None:
+    """One row per user, by id; a comma, a quote or a line break in a value survives."""
+    ada = create_user_with(client, "ada", "ada@example.org", full_name='Lovelace, Ada "A."')
+    bob = create_user_with(client, "bob", "bob@example.org")
+    assert exported(client) == [
+        {
+            "id": str(ada["id"]),
+            "username": "ada",
+            "email": "ada@example.org",
+            "full_name": 'Lovelace, Ada "A."',
+        },
+        {"id": str(bob["id"]), "username": "bob", "email": "bob@example.org", "full_name": ""},
+    ]
+
+
+@pytest.mark.exercise(name="users_csv")
+@pytest.mark.requires("users")
+def test_the_export_holds_every_user_not_a_page(client: TestClient) -> None:
+    """More users than a page of GET /users holds: every one of them is exported."""
+    for n in range(120):
+        create_user(client, f"user{n:03}")
+    rows = exported(client)
+    assert [row["username"] for row in rows] == [f"user{n:03}" for n in range(120)]
 
 
 # --- step 4: post_search ----------------------------------------------------------
