@@ -150,6 +150,22 @@ EXERCISES: tuple[Exercise, ...] = (
         " arguments makes a % or _ typed by the client match itself.",
     ),
     Exercise(
+        "post_author",
+        4,
+        "A post with its author: GET /posts/{post_id} embeds the user",
+        "A response model can hold another one: a schema for a post with an author field,"
+        " read from the Post's author relationship, as the response_model of that route.",
+        anchor="post_author",
+    ),
+    Exercise(
+        "posts_by_author",
+        4,
+        "The posts of one username: GET /posts?author=bob",
+        "The username is on the users table, not on posts: join along Post.author in"
+        " crud.list_posts and filter on User.username.",
+        anchor="posts_by_author",
+    ),
+    Exercise(
         "task_priority",
         5,
         "Tasks get a priority, through a migration",

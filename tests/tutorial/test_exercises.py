@@ -443,6 +443,65 @@ def test_skip_and_limit_page_through_the_found_posts(
     assert searched(client, alice_and_bob_posts, q="world", skip=1, limit=1) == ["WORLD news"]
 
 
+# --- step 4: post_author ----------------------------------------------------------
+
+
+@pytest.mark.exercise(name="post_author")
+@pytest.mark.requires("posts")
+def test_a_post_is_read_with_its_author(client: TestClient) -> None:
+    """GET /posts/{post_id}: the post, with its author as GET /users/{user_id} lists users."""
+    create_user(client, "alice")
+    bob = create_user(client, "bob")
+    post = create_post(client, bob, "Hello")
+    response = client.get(f"/posts/{post['id']}")
+    assert response.status_code == 200, response.text
+    read = response.json()
+    assert read.get("author") == client.get("/users", params={"skip": 1}).json()[0] == bob
+    assert {key: value for key, value in read.items() if key != "author"} == post
+
+
+@pytest.mark.exercise(name="post_author")
+@pytest.mark.requires("posts")
+def test_the_author_follows_a_change_of_the_user(client: TestClient) -> None:
+    """The author is read with the post, not copied into it: a renamed author reads renamed."""
+    ada = create_user(client, "ada")
+    post = create_post(client, ada, "Notes")
+    response = client.patch(f"/users/{ada['id']}", json={"username": "countess"})
+    assert response.status_code == 200, response.text
+    assert client.get(f"/posts/{post['id']}").json().get("author", {}).get("username") == (
+        "countess"
+    )
+    assert client.get("/posts/999999").status_code == 404
+
+
+# --- step 4: posts_by_author ------------------------------------------------------
+
+
+@pytest.mark.exercise(name="posts_by_author")
+@pytest.mark.requires("posts")
+def test_author_keeps_the_posts_of_that_username(
+    client: TestClient, alice_and_bob_posts: dict
+) -> None:
+    """GET /posts?author=bob: bob's posts only, by id; an unknown username finds none."""
+    assert post_titles(client, "/posts", params={"author": "bob"}) == ["Bob's world"]
+    assert len(post_titles(client, "/posts", params={"author": "alice"})) == 5
+    assert post_titles(client, "/posts", params={"author": "nobody"}) == []
+    assert len(post_titles(client, "/posts")) == 6
+
+
+@pytest.mark.exercise(name="posts_by_author")
+@pytest.mark.requires("posts")
+def test_skip_and_limit_page_through_that_authors_posts(
+    client: TestClient, alice_and_bob_posts: dict
+) -> None:
+    """skip and limit page through the author's posts, not through every post."""
+    carol = create_user(client, "carol")
+    create_post(client, carol, "first of carol")
+    create_post(client, carol, "second of carol")
+    found = post_titles(client, "/posts", params={"author": "carol", "skip": 1, "limit": 1})
+    assert found == ["second of carol"]
+
+
 # --- step 5: task_priority --------------------------------------------------------
 
 
