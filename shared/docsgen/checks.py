@@ -103,6 +103,20 @@ CHECKS: list[tuple[str, str, tuple[str, ...] | None]] = [
         "full/test_async.py",
         ("async",),
     ),
+    (
+        "Health: `/health/live` 200; `/health/ready` 200, or 503 naming Redis when it refuses"
+        " connections or never answers (in about 1 s); `X-Request-ID` on every answer; CORS only"
+        " for `CORS_ORIGINS`; 429 with `Retry-After` past the login limits, no hash spent",
+        "lesson/test_production.py",
+        ("production",),
+    ),
+    (
+        "Two workers on PostgreSQL share the login limit in Redis (a 429 from either); readiness"
+        " 503 while the database is cut, 200 when it returns; SIGTERM during writes: every"
+        " acknowledged write kept, exit 0; JSON logs: no secret, every line with its request id",
+        "full/test_production_processes.py",
+        ("production",),
+    ),
 ]
 
 

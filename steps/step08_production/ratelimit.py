@@ -158,7 +158,7 @@ def too_many_attempts(retry_after: int) -> HTTPException:
     )
 
 
-def get_login_limiter(request: Request) -> LoginLimiter:
+async def get_login_limiter(request: Request) -> LoginLimiter:
     """The limiter that main.py's lifespan made, from the lifespan's state."""
     return request.state.login_limiter
 

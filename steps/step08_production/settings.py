@@ -10,7 +10,6 @@ there is one (the environment wins); compose.yaml reads the same file.
 """
 
 import re
-import sys
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
@@ -121,10 +120,6 @@ class Settings(BaseSettings):
 
 # --8<-- [end:settings]
 
-# uvicorn's exit code for a worker that cannot start: with --workers, the
-# parent process then stops too, instead of starting the worker again and again.
-STARTUP_FAILURE = 3
-
 
 def load_settings() -> Settings:
     """This process's settings; a bad value ends it with one line (never the value itself,
@@ -133,8 +128,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         problems = [f"{str(e['loc'][0]).upper()}: {e['msg']}" for e in error.errors()]
-        print("Bad setting: " + "; ".join(problems), file=sys.stderr)
-        raise SystemExit(STARTUP_FAILURE) from None
+        raise SystemExit("Bad setting: " + "; ".join(problems)) from None
 
 
 settings = load_settings()
