@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from shared import permissions
 from shared.catalog import ROOT, Step
-from tests.support import apps, documented, make
+from tests.support import apps
 from tests.support.auth import PASSWORD, bearer, headers_for, log_in, sign_up
 from tests.support.databases import rows
 
@@ -73,26 +73,6 @@ def test_create_admin_promotes_an_existing_user_for_scripts(
     assert read["full_name"] == "Ada Lovelace"
     assert len(read["posts"]) == 1
     log_in(client, "ada", "the admin's password")
-
-
-@pytest.mark.backends("sqlite")
-def test_make_admin_makes_the_first_admin_as_the_page_says(
-    step: Step, client: TestClient, database_url: str
-) -> None:
-    """The page's command, with nothing activated: make runs the step's own module."""
-    [command] = [c for c in documented.make_commands() if documented.target(c) == "admin"]
-    words = command.replace("STEP=6", f"STEP={step.number}").split()[1:]
-    done = make.run(
-        *words, env={"DATABASE_URL": database_url, "ADMIN_PASSWORD": "the admin's password"}
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    admin = client.get("/users", params={"limit": 1}).json()[0]
-    assert (admin["username"], admin["email"], admin["role"]) == (
-        "admin",
-        "admin@example.com",
-        "admin",
-    )
-    log_in(client, "admin", "the admin's password")
 
 
 def run_in_process(step: Step, *args: str) -> int:

@@ -35,7 +35,8 @@ from tests.support import judge, make
 
 DOCS = ROOT / "docs"
 # What a build needs: the config, the pages, and the code they include or run.
-SOURCES = ("mkdocs.yml", "Makefile", "requirements.lock", "docs", "steps", "shared")
+# What `make docs-build` reads: the tests too, whose rules the contract page lists.
+SOURCES = ("mkdocs.yml", "Makefile", "requirements.lock", "docs", "steps", "shared", "tests")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-wal", "*.db-shm")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

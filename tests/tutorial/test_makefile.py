@@ -37,7 +37,7 @@ RUN_BY_TESTS = {
     "grade": "tests/tutorial/test_grade.py",
     "lists": "tests/tutorial/test_scaffold.py",
     "new-step": "tests/tutorial/test_scaffold.py",
-    "admin": "tests/full/test_first_admin.py",
+    "admin": "tests/tutorial/test_first_admin_command.py",
     "exercises": "tests/tutorial/test_exercise_list.py",
     "hint": "tests/tutorial/test_exercise_list.py",
 }
