@@ -69,6 +69,54 @@ def test_a_json_log_line_is_one_object_with_the_request_and_the_exception(
     assert "status" not in fields
 
 
+class AnsweringPipeline:
+    """Redis's answers to the counter's three commands, for a machine without Redis.
+
+    The real server is test_redis_counters_count_a_window_and_clear_it's (CI
+    always has one); this pins down what the counter makes of the answers.
+    """
+
+    def __init__(self, answers: list) -> None:
+        self.answers = answers
+        self.sent: list[tuple] = []
+
+    def pipeline(self, transaction: bool) -> AnsweringPipeline:
+        assert transaction  # the three commands run as one, in order
+        return self
+
+    async def __aenter__(self) -> AnsweringPipeline:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pass
+
+    def __getattr__(self, command: str):
+        def send(*args, **kwargs) -> AnsweringPipeline:
+            self.sent.append((command, args, kwargs))
+            return self
+
+        return send
+
+    async def execute(self) -> list:
+        return self.answers
+
+
+@pytest.mark.parametrize(("ttl", "retry_after"), [(42, 42), (0, 1), (-1, 1)])
+def test_redis_counters_read_the_count_and_the_time_left_from_redis(
+    step: Step, backend: str, app, ttl: int, retry_after: int
+) -> None:
+    """A window about to end (TTL 0, or -1 just after Redis deleted it) still says wait 1 s."""
+    ratelimit = apps.module_of(step, "ratelimit")
+    redis = AnsweringPipeline([5, True, ttl])
+    hit = asyncio.run(ratelimit.RedisCounters(redis).hit("login:ada", 60))
+    assert (hit.count, hit.retry_after) == (5, retry_after)
+    assert redis.sent == [
+        ("incr", ("login:ada",), {}),
+        ("expire", ("login:ada", 60), {"nx": True}),
+        ("ttl", ("login:ada",), {}),
+    ]
+
+
 @pytest.mark.taught("the-login-rate-limit")
 def test_redis_counters_count_a_window_and_clear_it(
     step: Step, backend: str, app, redis_url: str
