@@ -7,19 +7,18 @@ exercise solved by its own solution patch.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from shared import catalog, exercises, practice
+from shared import catalog, exercises
 from shared.catalog import ROOT
 from tests.support import documented, make
+from tests.tutorial.test_practice import solve
 
 
 def documented_with(target: str) -> list[str]:
@@ -96,18 +95,7 @@ def test_on_a_practice_copy_the_solved_exercise_is_marked(tmp_path: Path) -> Non
     """Step 1's own code with one solution applied: that exercise ✓, the others ✗."""
     step = catalog.get(1)
     solved, *others = exercises.of_step(step)
-    folder = tmp_path / "practice" / step.package
-    shutil.copytree(step.path, folder, ignore=practice.COPIED)
-    applied = subprocess.run(
-        ["git", "apply", str(solved.solution)],
-        cwd=folder,
-        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(folder.parent)},
-        capture_output=True,
-        text=True,
-    )
-    assert applied.returncode == 0, applied.stderr
-    practice.own_package(folder, step, step)
-    (folder.parent / "__init__.py").touch()
+    solve(solved, tmp_path)  # a practice copy of step 1, with that solution
 
     listed = subprocess.run(
         [sys.executable, "-m", "shared.exercises", "1", "--root", tmp_path],
