@@ -192,6 +192,7 @@ def test_a_bad_setting_stops_the_start_up_in_one_line(
     assert "\n" not in message
 
 
+@pytest.mark.repository  # reads the step's page
 def test_the_bad_setting_on_step_6s_page_stops_uvicorn_as_shown() -> None:
     """The page's example, run as it is written: one line, exit code 1, no traceback."""
     page = (ROOT / "docs" / "steps" / "step06_auth.md").read_text()
@@ -249,6 +250,7 @@ def test_no_password_hash_or_key_in_the_server_log(
         assert secret not in log
 
 
+@pytest.mark.repository  # the suite's own cheap hashing for its servers (tests/full/cheap_hashing)
 @pytest.mark.backends("sqlite")
 @pytest.mark.parametrize(
     "parameters",
