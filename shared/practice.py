@@ -279,22 +279,27 @@ def watch(step: Step, app: str | None, app_dir: Path | None, tier: str, verbose:
         return NOT_JUDGED
     folder = catalog.get(step.number).judging(app, app_dir).path
     before: dict[str, bool] = {}
+    after: dict[str, bool] = {}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        while True:
-            report.unlink(missing_ok=True)
-            check(step, app, app_dir, None, None, report, tier, verbose)
-            after = {
-                rule["name"]: rule["passed"]
-                for rule in (json.loads(report.read_text()) if report.exists() else {}).values()
-            }
-            print(changed_since(before, after) if before else "")
-            before = after
-            print(f"Watching {folder} for changes (Ctrl+C to stop)...")
-            try:
+        try:
+            while True:
+                report.unlink(missing_ok=True)
+                check(step, app, app_dir, None, None, report, tier, verbose)
+                verdicts = json.loads(report.read_text()) if report.exists() else {}
+                after = {shown(rule_id, rule): rule["passed"] for rule_id, rule in verdicts.items()}
+                print(changed_since(before, after) if before else "")
+                before = after
+                print(f"Watching {folder} for changes (Ctrl+C to stop)...")
                 next(iter(changes(folder, watch_filter=PythonFilter(extra_extensions=(".ini",)))))
-            except (KeyboardInterrupt, StopIteration):
-                return ALL_PASS if after and all(after.values()) else SOME_FAIL
+        except (KeyboardInterrupt, StopIteration):
+            return ALL_PASS if after and all(after.values()) else SOME_FAIL
+
+
+def shown(rule_id: str, verdict: dict) -> str:
+    """A rule as watch mode names it: its name and its topic (two topics share some names)."""
+    topic = rule_id.split("::")[0].rpartition("/")[2].removeprefix("test_").removesuffix(".py")
+    return f"{verdict['name']} ({topic.replace('_', ' ')})"
 
 
 def changed_since(before: dict[str, bool], after: dict[str, bool]) -> str:
