@@ -355,6 +355,13 @@ PRODUCTION = (
         user(1, "ada", "ada@example.com", "Ada Lovelace", role="member"),
         body=ADA_WITH_PASSWORD,
     ),
+    Example(
+        "Its errors too: the same JSON, whichever worker answers",
+        "GET",
+        "/users/999",
+        404,
+        {"detail": "User not found"},
+    ),
 )
 
 # The examples that show a feature; a step shows those of the features it adds.
