@@ -17,7 +17,7 @@ from shared.bench.runner import Benchmark, Settings
 from shared.catalog import ROOT
 
 DEFAULT_OUTPUT = ROOT / "docs" / "assets" / "benchmark"
-# The same benchmark run on the code before issue 13 (made once, with
+# The same benchmark run on the code before the write queue (made once, with
 # `--output` elsewhere and its results.json copied here): the page compares
 # every run with it.
 BASELINE = DEFAULT_OUTPUT / "baseline.json"

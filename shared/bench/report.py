@@ -14,7 +14,7 @@ CPU_RATIO_TARGETS = {"GET /users/{id}": 6.0, "GET /posts?limit=100": 9.0}
 WRITE_MAX_P99_MS = 100.0
 WRITES = ("POST /tasks", "POST /users")
 # The endpoints that hash a password on a step with passwords: held to no
-# target of issue 13, which was set for steps 2-5's plain writes.
+# write target, which was set for steps 2-5's plain writes.
 HASHING = ("POST /users", "POST /auth/token")
 
 
@@ -70,7 +70,7 @@ def targets(
 
 
 def _reads_checks(results: dict[str, Any], baseline: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Every read's p99 no worse than in the baseline run (the code before issue 13)."""
+    """Every read's p99 no worse than in the baseline run (the code before the write queue)."""
     if baseline is None:
         return []
     before = {(r["step"], r["endpoint"]): r for r in baseline["endpoints"]}
@@ -190,9 +190,9 @@ def _before_after(results: dict[str, Any], baseline: dict[str, Any]) -> list[str
         )
     ceiling_before = baseline["ceiling"]["server_cpu_us"]
     return [
-        f"**Before and after issue 13** (the baseline run, {baseline['meta']['date']}, measured "
-        f"the code before it with this benchmark; its ceiling cost {ceiling_before:.0f} us "
-        "of server CPU per request)",
+        "**Before and after the write queue** (the baseline run, "
+        f"{baseline['meta']['date']}, measured the code before it with this benchmark; "
+        f"its ceiling cost {ceiling_before:.0f} us of server CPU per request)",
         _table(
             [
                 "step",

@@ -152,7 +152,7 @@ def resize_pool(database: ModuleType, size: int, overflow: int) -> None:
 
 
 def polling_writers(database: ModuleType) -> None:
-    """Writers wait for SQLite's lock by polling (busy_timeout) alone, as before issue 13."""
+    """Writers wait for SQLite's lock by polling (busy_timeout) alone, as before the write queue."""
     _remove_listeners(database.SessionLocal, "before_flush", database)
     _remove_listeners(database.SessionLocal, "after_transaction_end", database)
 
