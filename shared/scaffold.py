@@ -23,10 +23,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from shared import catalog
+from shared import catalog, practice
 from shared.catalog import ROOT, STEPS_DIR
 
-COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-wal", "*.db-shm")
 TEXT_SUFFIXES = frozenset({".py", ".ini", ".mako", ".toml", ".yaml", ".yml", ".md"})
 MARKER = re.compile(r"^ *# --8<-- \[(start|end):\w+\]\n", flags=re.MULTILINE)
 NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -87,7 +86,7 @@ CHECKLIST = """Step {n} ({package}) is made from step {previous}. Left for you:
 
 def copy_step(previous: catalog.Step, package: str, number: int, title: str) -> Path:
     folder = STEPS_DIR / package
-    shutil.copytree(previous.path, folder, ignore=COPIED)
+    shutil.copytree(previous.path, folder, ignore=practice.COPIED)
     for path in folder.rglob("*"):
         if not path.is_file() or path.suffix not in TEXT_SUFFIXES:
             continue
