@@ -173,6 +173,14 @@ EXERCISES: tuple[Exercise, ...] = (
         " --autogenerate`; a server_default is what gives the existing rows their 3.",
     ),
     Exercise(
+        "post_title_unique",
+        5,
+        "One title per author: a unique constraint, added by a migration",
+        "A UniqueConstraint over two columns in the model's __table_args__, then autogenerate;"
+        " catch the IntegrityError the commit raises, as crud does for usernames.",
+        anchor="post_title_unique",
+    ),
+    Exercise(
         "my_posts",
         6,
         "Your own posts: GET /users/me/posts",

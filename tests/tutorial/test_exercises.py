@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from shared.catalog import Step
 from tests.support import apps, auth, engines, migrations
@@ -551,6 +552,72 @@ def test_the_migration_gives_existing_tasks_priority_3(
     assert task.get("priority") == 3
     # Nothing left for autogenerate: the models and the new head agree.
     migrations.run(step, url, "check")
+
+
+# --- step 5: post_title_unique ----------------------------------------------------
+
+
+def post_as(client: TestClient, author: dict, title: str) -> object:
+    return client.post(f"/users/{author['id']}/posts", json={"title": title, "content": "…"})
+
+
+@pytest.mark.exercise(name="post_title_unique")
+@pytest.mark.requires("migrations")
+def test_an_author_cannot_post_the_same_title_twice(client: TestClient) -> None:
+    """A second post with a title its author has used already is a 409; another author may."""
+    alice, bob = create_user(client, "alice"), create_user(client, "bob")
+    create_post(client, alice, "Hello")
+    again = post_as(client, alice, "Hello")
+    assert again.status_code == 409, again.text
+    assert again.json() == {"detail": "Title already used"}
+    assert post_as(client, bob, "Hello").status_code == 201
+    assert post_as(client, alice, "hello").status_code == 201  # another title
+    assert post_titles(client, f"/users/{alice['id']}/posts") == ["Hello", "hello"]
+
+
+@pytest.mark.exercise(name="post_title_unique")
+@pytest.mark.requires("migrations")
+def test_renaming_a_post_to_a_title_its_author_used_is_409(client: TestClient) -> None:
+    """PATCH to a title the author's other post has is a 409; its own title is no conflict."""
+    alice = create_user(client, "alice")
+    create_post(client, alice, "First")
+    second = create_post(client, alice, "Second")
+    path = f"/posts/{second['id']}"
+    taken = client.patch(path, json={"title": "First"})
+    assert taken.status_code == 409, taken.text
+    assert taken.json() == {"detail": "Title already used"}
+    assert client.get(path).json()["title"] == "Second"
+    assert client.patch(path, json={"title": "Second", "content": "new"}).status_code == 200
+    assert client.patch(path, json={"title": "Third"}).status_code == 200
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="post_title_unique")
+@pytest.mark.requires("migrations")
+def test_the_database_refuses_a_duplicate_title_after_the_migration(
+    step: Step, backend: str, empty_database_url: str
+) -> None:
+    """A new migration adds the unique constraint: the database refuses a duplicate itself."""
+    url = empty_database_url
+    migrations.upgrade(step, url)
+    migrations.run(step, url, "check")  # the models and the new head agree
+    engine = create_engine(url)
+    insert = text(
+        "INSERT INTO posts (title, content, user_id, date_posted) VALUES ('t', 'c', 1, :now)"
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO users (username, email, role) VALUES ('a', 'a@x.org', 'member')")
+            )
+            connection.execute(insert, {"now": datetime.now(UTC)})
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"now": datetime.now(UTC)})
+    finally:
+        engine.dispose()
+    # And it can be undone: down to nothing, and up again.
+    migrations.downgrade(step, url, "base")
+    migrations.upgrade(step, url)
 
 
 # --- step 6: my_posts -------------------------------------------------------------
