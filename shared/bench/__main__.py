@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.bench import report
-from shared.bench.runner import Benchmark, Settings
+from shared.bench.lab import Settings
+from shared.bench.runner import Benchmark
 from shared.catalog import ROOT
 
 DEFAULT_OUTPUT = ROOT / "docs" / "assets" / "benchmark"

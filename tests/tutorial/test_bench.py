@@ -18,8 +18,9 @@ import pytest
 
 from shared import catalog
 from shared.bench import postgres, report
-from shared.bench.runner import Settings as BenchSettings
-from shared.bench.runner import experiment_step, sync_async_steps
+from shared.bench.experiments import experiment_step
+from shared.bench.lab import Settings as BenchSettings
+from shared.bench.sync_async import sync_async_steps
 from shared.catalog import ROOT
 
 REQUESTS = 8

@@ -1,0 +1,371 @@
+"""The benchmark's workbench: its settings, the databases and servers it makes, how it measures.
+
+Everything an experiment needs to serve a step on a seeded database and put it
+under load is here; what is measured, and in which order, is elsewhere
+(runner.py, experiments.py, sync_async.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from shared import catalog
+from shared.bench import postgres
+from shared.bench.driver import LoadResult, Request, run_load
+from shared.bench.endpoints import (
+    CEILING,
+    ENDPOINTS_BY_NAME,
+    FORM,
+    Data,
+    Endpoint,
+    json_body,
+    log_in_form,
+)
+from shared.bench.measure import Measured, Side, counters, line, round_count, summarize
+from shared.bench.seed import PASSWORD, copy_sqlite, create_tables, seed
+from shared.catalog import ROOT, Step
+from shared.server import UvicornServer, venv_command
+
+SERVER_ARGS = ("--no-access-log", "--workers", "1", "--log-level", "warning")
+LOAD_TIME_LIMIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    requests: int = 1000
+    concurrency: int = 16
+    warmup: int = 100
+    tasks: int = 1000
+    users: int = 1000
+    posts_per_user: int = 10
+    # The lazy-vs-selectinload experiment: fewer users, many posts each.
+    loading_users: int = 100
+    loading_posts_per_user: int = 50
+    batch_rows: int = 500
+    # Sign-up and login on a step with passwords hash one (about 160 ms of
+    # CPU): they are measured with fewer requests, after fewer warm-up ones.
+    hashing_requests: int = 32
+    hashing_warmup: int = 4
+    # One hash and one token check, timed in this process (median of these).
+    hash_samples: int = 10
+    # The sync-vs-async A/B: requests per row, and the connections it is run at.
+    async_requests: int = 500
+    async_concurrency: tuple[int, ...] = (16, 64)
+    # The server the A/B creates a throw-away database on ("": SQLite only).
+    postgres_url: str = postgres.DEFAULT_URL
+    # The A/B's two steps (sync, async); by default from the catalog. (6, 6)
+    # runs step 6 against itself: the noise of the method.
+    sync_async_steps: tuple[int, ...] = ()
+    steps: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class DataSet:
+    tasks: int
+    users: int
+    posts_per_user: int
+
+
+class Lab:
+    def __init__(self, settings: Settings, workdir: Path, log: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self.log = log
+        self._databases = 0
+        self._templates: dict[tuple[str, DataSet], tuple[str, tuple[int, ...]]] = {}
+        # The ceiling's server, up for the whole run (see measured_load).
+        self.ceiling: UvicornServer | None = None
+        # What was left out, and why (printed, and shown on the page).
+        self.skipped: dict[str, str] = {}
+        # Steps with passwords sign their tokens with it; never a key file in .data/.
+        self.secret_key = secrets.token_urlsafe(32)
+        self.steps = [
+            step
+            for step in catalog.STEPS
+            if step.offers("persistent") and (not settings.steps or step.number in settings.steps)
+        ]
+        self.full = DataSet(settings.tasks, settings.users, settings.posts_per_user)
+        self.loading = DataSet(0, settings.loading_users, settings.loading_posts_per_user)
+
+    # -- databases ---------------------------------------------------------------
+
+    def _database(self, name: str) -> str:
+        self._databases += 1
+        return f"sqlite:///{self.workdir / f'{name}-{self._databases}'}.db"
+
+    @cached_property
+    def password_hash(self) -> str:
+        from shared.bench.auth import password_hash
+
+        return password_hash()
+
+    def prepare(self, step: Step, url: str, data_set: DataSet) -> tuple[int, ...]:
+        """Give an empty database the step's schema and the data set; return the user ids."""
+        if step.offers("migrations"):
+            subprocess.run(
+                [venv_command("alembic"), "-c", str(step.alembic_ini), "upgrade", "head"],
+                cwd=ROOT,
+                env={**os.environ, "DATABASE_URL": url},
+                check=True,
+                capture_output=True,
+            )
+        else:
+            create_tables(url, step)
+        user_ids = seed(
+            url,
+            step,
+            tasks=data_set.tasks,
+            users=data_set.users,
+            posts_per_user=data_set.posts_per_user,
+            password_hash=self.password_hash if step.offers("auth") else None,
+        )
+        return tuple(user_ids)
+
+    def fresh_database(self, step: Step, data_set: DataSet, name: str) -> tuple[str, Data]:
+        """A new SQLite database with the step's schema and data: a copy of one made once."""
+        key = (step.package, data_set)
+        if key not in self._templates:
+            template = self._database(f"{step.package}-template")
+            self._templates[key] = (template, self.prepare(step, template, data_set))
+        template, user_ids = self._templates[key]
+        url = self._database(name)
+        copy_sqlite(template, url)
+        return url, Data(user_ids)
+
+    # -- servers --------------------------------------------------------------
+
+    def step_server(
+        self, step: Step, url: str, variant: str = "", *, profile: bool = False
+    ) -> UvicornServer:
+        """The step served on `url` (not started yet)."""
+        env = {
+            "DATABASE_URL": url,
+            "BENCH_STEP": step.package,
+            "BENCH_VARIANT": variant,
+            "BENCH_PROFILE": "1" if profile else "",
+            "SECRET_KEY": self.secret_key,
+            "SECRET_KEY_FILE": str(self.workdir / "unused.key"),
+        }
+        self._databases += 1
+        name = f"{step.package}-{variant or 'as-shipped'}{'-profiled' * profile}-{self._databases}"
+        return UvicornServer(
+            "shared.bench.served:app",
+            env=env,
+            extra_args=SERVER_ARGS,
+            log_path=self.workdir / f"{name}.log",
+        )
+
+    @staticmethod
+    def start_all(stack: ExitStack, servers: Sequence[UvicornServer]) -> None:
+        """Start the servers side by side (each spends a second importing); stop them on exit."""
+        for server in servers:
+            stack.callback(server.stop)
+        with ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
+            for started in [pool.submit(server.start) for server in servers]:
+                started.result()
+
+    def log_in(self, server: UvicornServer, user_ids: tuple[int, ...]) -> Data:
+        """Sign up a user through the API, then log in for real: that user's token."""
+        body = json_body({"username": "bench-me", "email": "me@example.com", "password": PASSWORD})
+        signed_up = urllib.request.Request(
+            server.url + "/users", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(signed_up, timeout=30) as response:
+            me = json.load(response)["id"]
+        login = urllib.request.Request(
+            server.url + "/auth/token", log_in_form("bench-me"), {"Content-Type": FORM}
+        )
+        with urllib.request.urlopen(login, timeout=30) as response:
+            token = json.load(response)["access_token"]
+        return Data(user_ids, token, me)
+
+    # -- one measurement --------------------------------------------------------
+
+    def load(
+        self,
+        server: UvicornServer,
+        endpoint: Endpoint,
+        requests: list[Request],
+        concurrency: int | None = None,
+    ) -> LoadResult:
+        return run_load(
+            server.port,
+            requests,
+            expected_status=endpoint.expected_status,
+            concurrency=concurrency or self.settings.concurrency,
+            time_limit_s=LOAD_TIME_LIMIT_S,
+        )
+
+    def _counts(self, endpoint: Endpoint, step: Step | None) -> tuple[int, int]:
+        """How many requests, and warm-up requests, a row of this endpoint gets."""
+        settings = self.settings
+        if step is not None and endpoint.hashes(step):
+            return settings.hashing_requests, min(settings.warmup, settings.hashing_warmup)
+        return settings.requests, settings.warmup
+
+    def warm_up(
+        self,
+        server: UvicornServer,
+        endpoint: Endpoint,
+        data: Data,
+        count: int,
+        concurrency: int | None = None,
+    ) -> int:
+        """Send the warm-up requests; return how many failed."""
+        requests = endpoint.make(count, "warmup", data)
+        return self.load(server, endpoint, requests, concurrency).error_count
+
+    def measured_load(
+        self,
+        server: UvicornServer,
+        endpoint: Endpoint,
+        requests: list[Request],
+        concurrency: int | None = None,
+    ) -> Measured:
+        """One load, then as many requests to the ceiling, under the same conditions."""
+        before = counters(server)
+        driver_before = time.process_time()
+        result = self.load(server, endpoint, requests, concurrency)
+        driver_cpu = time.process_time() - driver_before
+        after = counters(server)
+        return Measured(
+            result,
+            statements=after["statements"] - before["statements"],
+            server_cpu_s=after["cpu_seconds"] - before["cpu_seconds"],
+            driver_cpu_s=driver_cpu,
+            ceiling_cpu_s=self._ceiling_cpu(len(requests), concurrency),
+        )
+
+    def _ceiling_cpu(self, count: int, concurrency: int | None) -> float | None:
+        """The ceiling server's CPU seconds per request, for `count` requests sent now."""
+        if self.ceiling is None:
+            return None
+        before = counters(self.ceiling)
+        result = self.load(self.ceiling, CEILING, CEILING.make(count, "", Data()), concurrency)
+        after = counters(self.ceiling)
+        return (after["cpu_seconds"] - before["cpu_seconds"]) / max(result.requests, 1)
+
+    def measure(
+        self,
+        server: UvicornServer,
+        endpoint: Endpoint,
+        data: Data,
+        step: Step | None = None,
+        after_warmup: Callable[[], object] = lambda: None,
+        at_least: int = 0,
+    ) -> dict[str, Any]:
+        """Warm up, then run the endpoint's requests; count their statements and CPU."""
+        count, warmup = self._counts(endpoint, step)
+        count = max(count, at_least)
+        warmup_errors = self.warm_up(server, endpoint, data, warmup)
+        after_warmup()
+        requests = endpoint.make(count, "bench", data)
+        # In rounds, like an A/B: the median round leaves out a burst of other work.
+        rounds = round_count(len(requests), self.settings.concurrency)
+        loads = [
+            self.measured_load(server, endpoint, requests[number::rounds])
+            for number in range(rounds)
+        ]
+        return summarize(loads, warmup_errors)
+
+    def ceiling_server(self, *, profile: bool = False) -> UvicornServer:
+        return UvicornServer(
+            "shared.bench.served:app",
+            env={"BENCH_STEP": "", "BENCH_VARIANT": "", "BENCH_PROFILE": "1" if profile else ""},
+            extra_args=SERVER_ARGS,
+            log_path=self.workdir / f"ceiling{'-profiled' * profile}.log",
+        )
+
+    def measure_ceiling(self) -> dict[str, Any]:
+        assert self.ceiling is not None
+        return self.measure(self.ceiling, CEILING, Data())
+
+    def turns(
+        self,
+        sides: Sequence[Side],
+        endpoints: Sequence[Endpoint],
+        *,
+        requests: Callable[[Endpoint], tuple[int, int]],
+        concurrency: int,
+        before_round: Callable[[Side, Endpoint], object] = lambda _side, _endpoint: None,
+    ) -> None:
+        """Every side warms up, then the sides take turns, a round of requests each.
+
+        Whatever else the machine does then falls on all of them alike; a
+        row's server CPU is the median of its rounds. `requests` gives an
+        endpoint's (requests, warm-up requests).
+        """
+        for endpoint in endpoints:
+            count, warmup = requests(endpoint)
+            for side in (side for side in sides if side.measures(endpoint)):
+                side.warmup_errors[endpoint.name] = self.warm_up(
+                    side.server, endpoint, side.data, warmup, concurrency
+                )
+                side.loads[endpoint.name] = []
+        for endpoint in endpoints:
+            count, _warmup = requests(endpoint)
+            rounds = round_count(count, concurrency)
+            for number in range(rounds):
+                for side in (side for side in sides if side.measures(endpoint)):
+                    before_round(side, endpoint)
+                    batch = endpoint.make(count // rounds, f"round{number}", side.data)
+                    load = self.measured_load(side.server, endpoint, batch, concurrency)
+                    side.loads[endpoint.name].append(load)
+
+    def compare(
+        self, step: Step, variants: dict[str, Sequence[str]], data_set: DataSet
+    ) -> list[dict[str, Any]]:
+        """An A/B (or A/B/C...): each variant of the step on its own fresh copy of the data set.
+
+        `variants` maps each variant to the endpoints it is measured on; the
+        endpoints that hash a password on this step are left out.
+        """
+
+        def wanted(name: str) -> bool:
+            endpoint = ENDPOINTS_BY_NAME[name]
+            return step.offers(endpoint.feature) and not endpoint.hashes(step)
+
+        measured = {variant: [n for n in names if wanted(n)] for variant, names in variants.items()}
+        endpoints = [
+            ENDPOINTS_BY_NAME[name]
+            for name in dict.fromkeys(n for names in measured.values() for n in names)
+        ]
+        if not endpoints:
+            return []
+        with ExitStack() as stack:
+            sides = []
+            for variant, names in measured.items():
+                url, data = self.fresh_database(step, data_set, f"{step.package}-{variant}")
+                server = self.step_server(step, url, variant)
+                sides.append(Side(variant, step, server, data, frozenset(names)))
+            self.start_all(stack, [side.server for side in sides])
+            self.turns(
+                sides,
+                endpoints,
+                requests=lambda _endpoint: (self.settings.requests, self.settings.warmup),
+                concurrency=self.settings.concurrency,
+            )
+        rows = []
+        for endpoint in endpoints:
+            for side in (side for side in sides if side.measures(endpoint)):
+                row = {
+                    "step": step.number,
+                    "endpoint": endpoint.name,
+                    "variant": side.label or "as shipped",
+                }
+                row |= summarize(side.loads[endpoint.name], side.warmup_errors[endpoint.name])
+                self.log(line(row))
+                rows.append(row)
+        return rows
