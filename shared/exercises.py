@@ -181,6 +181,14 @@ EXERCISES: tuple[Exercise, ...] = (
         anchor="post_title_unique",
     ),
     Exercise(
+        "task_soft_delete",
+        5,
+        "Soft delete: a deleted task stays in the table, with its deleted_at",
+        "A nullable column, set by crud.delete_task instead of db.delete(); every query that"
+        " finds tasks must then leave out the rows where it is set.",
+        anchor="task_soft_delete",
+    ),
+    Exercise(
         "my_posts",
         6,
         "Your own posts: GET /users/me/posts",

@@ -620,6 +620,64 @@ def test_the_database_refuses_a_duplicate_title_after_the_migration(
     migrations.upgrade(step, url)
 
 
+# --- step 5: task_soft_delete -----------------------------------------------------
+
+
+@pytest.mark.exercise(name="task_soft_delete")
+@pytest.mark.requires("migrations")
+def test_a_deleted_task_is_gone_for_every_route(client: TestClient) -> None:
+    """A deleted task is a 404 for GET, PUT and DELETE, and no list or page shows it."""
+    _, second, third = (create_task(client, title) for title in ("one", "two", "three"))
+    path = f"/tasks/{second['id']}"
+    assert client.delete(path).status_code == 204
+    for answer in (client.get(path), client.put(path, json={"title": "back"}), client.delete(path)):
+        assert answer.status_code == 404, answer.text
+        assert answer.json() == {"detail": "Task not found"}
+    assert task_titles(client) == ["one", "three"]
+    assert task_titles(client, skip=1) == ["three"]
+    assert client.get(f"/tasks/{third['id']}").json() == third
+
+
+@pytest.mark.exercise(name="task_soft_delete")
+@pytest.mark.requires("migrations")
+def test_a_deleted_task_stays_in_the_table_with_when_it_was_deleted(
+    client: TestClient, step: Step
+) -> None:
+    """DELETE keeps the row and sets its deleted_at; the other tasks keep theirs null."""
+    kept, deleted = create_task(client, "kept"), create_task(client, "deleted")
+    assert client.delete(f"/tasks/{deleted['id']}").status_code == 204
+    engine = apps.module_of(step, "database").engine
+    assert engines.scalar(engine, "SELECT count(*) FROM tasks") == 2
+    when = f"SELECT deleted_at FROM tasks WHERE id = {deleted['id']}"
+    assert engines.scalar(engine, when) is not None
+    assert engines.scalar(engine, f"SELECT deleted_at FROM tasks WHERE id = {kept['id']}") is None
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="task_soft_delete")
+@pytest.mark.requires("migrations")
+def test_the_migration_keeps_existing_tasks_undeleted(
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new migration adds tasks.deleted_at: tasks written before it are still listed."""
+    url = empty_database_url
+    migrations.upgrade(step, url)
+    migrations.downgrade(step, url, "-1")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO tasks (title, description, completed) VALUES ('old', '', false)")
+        )
+    engine.dispose()
+
+    migrations.upgrade(step, url)
+    assert "deleted_at" in migrations.column_names(url, "tasks")
+    with TestClient(apps.load(step, url, monkeypatch)) as client:
+        assert task_titles(client) == ["old"]
+    # Nothing left for autogenerate: the models and the new head agree.
+    migrations.run(step, url, "check")
+
+
 # --- step 6: my_posts -------------------------------------------------------------
 
 
