@@ -10,7 +10,7 @@
 #   make admin STEP=6 USERNAME=ada EMAIL=ada@example.com   the first admin (asks the password)
 #   make lint           ruff: lint and formatting (make fmt fixes what it can)
 #   make fmt            format and fix with ruff
-#   make lock           re-resolve requirements.lock to the newest versions
+#   make lock           re-resolve requirements.lock (and its runtime part) to the newest versions
 #   make clean          remove the venv, caches, builds and the steps' databases
 
 PYTHON ?= python3
@@ -187,10 +187,15 @@ new-step: $(STAMP)
 	@$(BIN)/ruff format --quiet steps shared/catalog.py
 
 # Re-resolve the newest versions that satisfy pyproject.toml, for every
-# platform and Python >= 3.11, into requirements.lock.
+# platform and Python >= 3.11, into requirements.lock. Then what the app needs
+# at run time only (no test or docs tools), at the same versions (-c: the
+# first lock's pins as constraints), into requirements-runtime.lock: what
+# step 8's container image installs.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --upgrade --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		--generate-hashes --quiet -c requirements.lock -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .ruff_cache .coverage .coverage.* htmlcov build

@@ -1,18 +1,25 @@
 """Step 8's Dockerfile and compose.yaml, read as files: Docker does not run here.
 
 What can be checked without building: the image is multi-stage, installs the
-lock with hashes, runs as a user without privileges, checks its health, and
-starts uvicorn in exec form (so SIGTERM reaches it); compose runs the app,
-PostgreSQL and Redis with health checks, and migrates once before the workers.
+runtime lock with hashes (the packages the app needs, at requirements.lock's
+versions, no test or docs tools), runs as a user without privileges, checks its
+health, and starts uvicorn in exec form (so SIGTERM reaches it); compose runs
+the app, PostgreSQL and Redis with health checks, and migrates once before the
+workers.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import tomllib
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from shared.catalog import ROOT, Step
 
@@ -39,20 +46,100 @@ def exec_form(arguments: str) -> list[str]:
     return words
 
 
-def test_the_image_is_built_in_stages_from_the_lock_with_hashes(step: Step) -> None:
+def image_lock(step: Step) -> Path:
+    """The lock the image installs: the one file ending in .lock that it copies."""
+    copied = [
+        arguments.split()[0] for keyword, arguments in instructions(step) if keyword == "COPY"
+    ]
+    [lock] = [source for source in copied if source.endswith(".lock")]
+    return ROOT / lock
+
+
+def test_the_image_is_built_in_stages_from_the_runtime_lock_with_hashes(step: Step) -> None:
     steps = instructions(step)
     stages = [arguments for keyword, arguments in steps if keyword == "FROM"]
     assert len(stages) >= 2
+    lock = image_lock(step)
+    assert lock.name == "requirements-runtime.lock"
     installs = [
         arguments for keyword, arguments in steps if keyword == "RUN" and "pip" in arguments
     ]
     assert any(
-        "--require-hashes" in run and "--no-deps" in run and "requirements.lock" in run
+        "--require-hashes" in run and "--no-deps" in run and f"-r /tmp/{lock.name}" in run
         for run in installs
     ), installs
     copied = " ".join(arguments for keyword, arguments in steps if keyword == "COPY")
-    assert "requirements.lock" in copied
     assert "--from=" in copied  # the last stage takes only what the first built
+
+
+class Pin(NamedTuple):
+    version: str
+    hashes: frozenset[str]
+    needed_by: frozenset[str]  # uv's `# via` lines: the packages (or the project) that need it
+
+
+def pins(lock: Path) -> dict[str, Pin]:
+    """A lock written by `uv pip compile --generate-hashes`, by package name."""
+    found: dict[str, Pin] = {}
+    name = None
+    for line in lock.read_text().splitlines():
+        if match := re.match(r"([A-Za-z0-9][\w.-]*)==([^\s;\\]+)", line):
+            name = canonicalize_name(match[1])
+            found[name] = Pin(match[2], frozenset(), frozenset())
+        elif name and (digest := re.search(r"--hash=(\S+)", line)):
+            found[name] = found[name]._replace(hashes=found[name].hashes | {digest[1]})
+        elif name and (via := re.fullmatch(r"\s+#\s+(?:via\s*)?(\S.*)?", line)) and via[1]:
+            parent = via[1] if " " in via[1] else canonicalize_name(via[1])
+            found[name] = found[name]._replace(needed_by=found[name].needed_by | {parent})
+    return found
+
+
+def project_requirements(extra: str | None = None) -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    listed = project["optional-dependencies"][extra] if extra else project["dependencies"]
+    return {canonicalize_name(Requirement(requirement).name) for requirement in listed}
+
+
+def test_the_runtime_lock_holds_what_the_app_needs_and_no_dev_tool(step: Step) -> None:
+    """Every runtime dependency of pyproject.toml, and only what they need: no pytest, ruff,
+    mkdocs or what only they need. uv's `# via` lines say why each package is there."""
+    image = pins(image_lock(step))
+    runtime = project_requirements()
+    assert runtime <= image.keys(), runtime - image.keys()
+    dev_tools = project_requirements("dev") - runtime
+    assert not dev_tools & image.keys(), dev_tools & image.keys()
+    project = "fastapi-sqlalchemy-steps (pyproject.toml)"
+    for name, pin in image.items():
+        needed_by = pin.needed_by - {"-c requirements.lock"}
+        assert needed_by, f"{name}: nothing says why it is in the image's lock"
+        # Needed by the project itself or by another package of this lock, not by a dev tool.
+        assert needed_by <= image.keys() | {project}, (name, needed_by - image.keys())
+
+
+def test_the_runtime_lock_agrees_with_requirements_lock(step: Step) -> None:
+    """The image runs what the suite tested: the same versions, the same files (hashes)."""
+    image, everything = pins(image_lock(step)), pins(ROOT / "requirements.lock")
+    assert image.keys() <= everything.keys(), image.keys() - everything.keys()
+    differ = {
+        name: (pin.version, everything[name].version)
+        for name, pin in image.items()
+        if pin.version != everything[name].version
+    }
+    assert not differ, f"image's version, requirements.lock's: {differ}"
+    for name, pin in image.items():
+        assert pin.hashes, name
+        assert pin.hashes <= everything[name].hashes, name
+
+
+@pytest.mark.repository  # reads the Makefile
+def test_make_lock_writes_the_runtime_lock_from_the_main_locks_versions(step: Step) -> None:
+    """The runtime lock is resolved again with requirements.lock as its constraints."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nlock:", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ")
+    [command] = [line for line in recipe.splitlines() if image_lock(step).name in line]
+    assert "-c requirements.lock" in command
+    assert "--extra" not in command
+    assert "--upgrade" not in command  # the main lock's versions, not newer ones
 
 
 def test_the_image_runs_uvicorn_as_a_user_without_privileges_in_exec_form(step: Step) -> None:
