@@ -209,6 +209,14 @@ EXERCISES: tuple[Exercise, ...] = (
         "database.py already compares the database's revision with the code's head;"
         " add that comparison to the checks that GET /health/ready runs.",
     ),
+    Exercise(
+        "process_time",
+        8,
+        "How long it took: an X-Process-Time header on every answer",
+        "logging.py's middleware already times each request and touches the headers of every"
+        " answer as it starts; a browser's page reads only the headers CORS exposes.",
+        anchor="process_time",
+    ),
 )
 
 # The practice tasks older tutorials end with, and the step that teaches each

@@ -801,3 +801,47 @@ def test_ready_is_503_while_the_database_is_behind_the_code(
     assert behind.status_code == 503, behind.text
     assert behind.json()["checks"] == {"database": "ok", "migrations": "error"}
     assert migrated.status_code == 200, migrated.text
+
+
+# --- step 8: process_time ---------------------------------------------------------
+
+
+def process_time(response) -> float:
+    """The X-Process-Time of an answer, in seconds, as a client reads it."""
+    assert "x-process-time" in response.headers, dict(response.headers)
+    seconds = float(response.headers["x-process-time"])
+    assert 0 <= seconds < 60, seconds
+    return seconds
+
+
+@pytest.mark.exercise(name="process_time")
+@pytest.mark.requires("production")
+def test_every_answer_says_how_long_it_took(client: TestClient) -> None:
+    """Every answer, an error's too, has X-Process-Time: the seconds the app took."""
+    answers = [
+        client.get("/"),
+        client.get("/health/live"),
+        client.post("/tasks", json={"title": "timed"}),
+        client.get("/tasks/999999"),  # a 404
+        client.post("/tasks", json={}),  # a 422
+        client.get("/users/me"),  # a 401
+    ]
+    assert [answer.status_code for answer in answers] == [200, 200, 201, 404, 422, 401]
+    for answer in answers:
+        process_time(answer)
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="process_time")
+@pytest.mark.requires("production")
+def test_a_page_of_an_allowed_origin_may_read_it(
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser shows X-Process-Time to an allowed origin's page: CORS exposes it."""
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example.com")
+    migrations.upgrade(step, empty_database_url)
+    with TestClient(apps.load(step, empty_database_url, monkeypatch)) as client:
+        response = client.get("/tasks", headers={"Origin": "https://app.example.com"})
+    process_time(response)
+    exposed = response.headers.get("access-control-expose-headers", "")
+    assert "x-process-time" in [name.strip().lower() for name in exposed.split(",")], exposed
