@@ -217,6 +217,14 @@ EXERCISES: tuple[Exercise, ...] = (
         " answer as it starts; a browser's page reads only the headers CORS exposes.",
         anchor="process_time",
     ),
+    Exercise(
+        "signup_rate_limit",
+        8,
+        "A sign-up limit per client address: SIGNUP_RATE_LIMIT, a 429 past it",
+        "One more RateLimit field in Settings; a small limiter on the counters the login"
+        " limiter uses, made in the lifespan, run by a dependency of POST /users.",
+        anchor="signup_rate_limit",
+    ),
 )
 
 # The practice tasks older tutorials end with, and the step that teaches each

@@ -845,3 +845,53 @@ def test_a_page_of_an_allowed_origin_may_read_it(
     process_time(response)
     exposed = response.headers.get("access-control-expose-headers", "")
     assert "x-process-time" in [name.strip().lower() for name in exposed.split(",")], exposed
+
+
+# --- step 8: signup_rate_limit ----------------------------------------------------
+
+
+def sign_up_answer(client: TestClient, username: str):
+    body = {"username": username, "email": f"{username}@example.com", "password": auth.PASSWORD}
+    return client.post("/users", json=body)
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="signup_rate_limit")
+@pytest.mark.requires("production")
+def test_sign_ups_past_the_limit_get_429_with_retry_after(
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After SIGNUP_RATE_LIMIT sign-ups from one address, the next gets 429 with Retry-After."""
+    monkeypatch.setenv("SIGNUP_RATE_LIMIT", "3/minute")
+    migrations.upgrade(step, empty_database_url)
+    with TestClient(apps.load(step, empty_database_url, monkeypatch)) as client:
+        answers = [sign_up_answer(client, f"user{n}").status_code for n in range(3)]
+        refused = sign_up_answer(client, "one_too_many")
+        users = client.get("/users").json()
+        logged_in = client.post("/auth/token", data={"username": "user0", "password": "x" * 8})
+        responses = client.get("/openapi.json").json()["paths"]["/users"]["post"]["responses"]
+    assert answers == [201, 201, 201]
+    assert refused.status_code == 429, refused.text
+    assert refused.json() == {"detail": "Too many sign-ups: try again later"}
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert [user["username"] for user in users] == ["user0", "user1", "user2"]
+    assert logged_in.status_code == 401  # the other routes are not limited by it
+    assert "429" in responses
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="signup_rate_limit")
+@pytest.mark.requires("production")
+def test_a_bad_signup_rate_limit_stops_the_start_naming_it(
+    step: Step,
+    backend: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """SIGNUP_RATE_LIMIT=lots stops the app before it serves, with one line naming it."""
+    monkeypatch.setenv("SIGNUP_RATE_LIMIT", "lots")
+    with pytest.raises(SystemExit) as stopped:
+        apps.load(step, database_url, monkeypatch)
+    said = capfd.readouterr().err + str(stopped.value.code or "")
+    assert "SIGNUP_RATE_LIMIT" in said, said
