@@ -196,6 +196,14 @@ EXERCISES: tuple[Exercise, ...] = (
         " mind the order of the routes, or `me` is taken for a user id.",
     ),
     Exercise(
+        "emails_for_admins",
+        6,
+        "Emails for admins' eyes: others read the users without them",
+        "Two response models, one without the email, and the optional current user"
+        " (CurrentUserIfAny) to choose between them; a union of both is the response_model.",
+        anchor="emails_for_admins",
+    ),
+    Exercise(
         "authors",
         7,
         "Every author with their posts, in two queries: GET /authors",

@@ -723,6 +723,50 @@ def test_my_posts_without_a_valid_token_is_401(
     assert response.headers.get("www-authenticate") == "Bearer"
 
 
+# --- step 6: emails_for_admins ----------------------------------------------------
+
+
+def emails_seen(client: TestClient, path: str, headers: dict[str, str]) -> dict[str, str | None]:
+    """Each username GET `path` shows (a user or a list of them), with its email or None."""
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    read = response.json()
+    users = read if isinstance(read, list) else [read]
+    return {user["username"]: user.get("email") for user in users}
+
+
+@pytest.mark.exercise(name="emails_for_admins")
+@pytest.mark.requires("auth")
+def test_only_an_admin_lists_the_emails(client: TestClient, step: Step) -> None:
+    """GET /users shows the emails to an admin only: not to a member, not to anyone."""
+    alice, bob = auth.sign_up(client, "alice"), auth.sign_up(client, "bob")
+    admin = auth.make_admin(step, client, "root")
+    hidden = {"alice": None, "bob": None, "root": None}
+    assert emails_seen(client, "/users", {}) == hidden
+    assert emails_seen(client, "/users", auth.headers_for(alice)) == hidden
+    assert emails_seen(client, "/users", auth.headers_for(bob)) == hidden
+    assert emails_seen(client, "/users", auth.headers_for(admin)) == {
+        "alice": "alice@example.com",
+        "bob": "bob@example.com",
+        "root": "root@example.com",
+    }
+
+
+@pytest.mark.exercise(name="emails_for_admins")
+@pytest.mark.requires("auth")
+def test_a_users_email_is_read_by_that_user_and_the_admins(client: TestClient, step: Step) -> None:
+    """GET /users/{id} shows the email to that user and to an admin; GET /users/me, yours."""
+    alice, bob = auth.sign_up(client, "alice"), auth.sign_up(client, "bob")
+    admin = auth.make_admin(step, client, "root")
+    path = f"/users/{alice['id']}"
+    assert emails_seen(client, path, {}) == {"alice": None}
+    assert emails_seen(client, path, auth.headers_for(bob)) == {"alice": None}
+    assert emails_seen(client, path, auth.headers_for(alice)) == {"alice": "alice@example.com"}
+    assert emails_seen(client, path, auth.headers_for(admin)) == {"alice": "alice@example.com"}
+    assert emails_seen(client, "/users/me", auth.headers_for(bob)) == {"bob": "bob@example.com"}
+    assert client.get(path).json()["posts"] == []
+
+
 # --- step 7: authors --------------------------------------------------------------
 
 
