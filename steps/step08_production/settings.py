@@ -9,7 +9,9 @@ Besides the environment, a `.env` file in the repository's root is read when
 there is one (the environment wins); compose.yaml reads the same file.
 """
 
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
@@ -132,3 +134,17 @@ def load_settings() -> Settings:
 
 
 settings = load_settings()
+
+# --8<-- [start:check]
+if __name__ == "__main__":
+    # `python -m steps.step08_production.settings [command ...]`: the line above
+    # has read the settings, and a bad one has ended this process with its one
+    # line. Check them once, before uvicorn starts its workers: uvicorn starts
+    # again every worker that ends, so a worker that cannot read its settings
+    # would print that line again and again, forever.
+    if len(sys.argv) > 1:
+        # The settings are good: the command takes this process's place, with
+        # its PID (so a container's SIGTERM reaches it), as an entrypoint does.
+        os.execvp(sys.argv[1], sys.argv[1:])
+    print("The settings are good.")
+# --8<-- [end:check]

@@ -9,21 +9,25 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import runpy
 import signal
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 from sqlalchemy import make_url
 
-from shared.catalog import Step
-from shared.server import UvicornServer
-from tests.support import redis
+from shared.catalog import ROOT, Step
+from shared.server import UvicornServer, free_port
+from tests.support import make, redis
 from tests.support.auth import PASSWORD, bearer
 from tests.support.databases import rows
 from tests.support.tcp_proxy import TcpProxy
@@ -331,3 +335,140 @@ def socket_that_refuses() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     yield port
+
+
+# A bad setting, with several workers -------------------------------------------------------
+
+
+def image_command(step: Step, port: int) -> list[str]:
+    """The Dockerfile's ENTRYPOINT then CMD, as the container runs them, on 127.0.0.1:port."""
+    text = re.sub(r"\\\n\s*", " ", (step.path / "Dockerfile").read_text())
+    found = {
+        keyword: json.loads(arguments)
+        for keyword, _, arguments in (line.partition(" ") for line in text.splitlines())
+        if keyword in ("ENTRYPOINT", "CMD")
+    }
+    command = found.get("ENTRYPOINT", []) + found["CMD"]
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    return command
+
+
+def venv_first() -> str:
+    """PATH with this venv's scripts first, as the image puts its /venv/bin first."""
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+
+def run_to_the_end(
+    args: Sequence[str], env: dict[str, str], *, within: float
+) -> tuple[int | None, str, float]:
+    """(exit code, output, seconds); the exit code is None when it still ran after `within` s
+    (then it and its workers are killed)."""
+    started = time.monotonic()
+    with subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: uvicorn's workers stop with it
+    ) as process:
+        try:
+            output, _ = process.communicate(timeout=within)
+        except subprocess.TimeoutExpired:
+            took = time.monotonic() - started
+            os.killpg(process.pid, signal.SIGKILL)
+            return None, process.communicate()[0], took
+    return process.returncode, output, time.monotonic() - started
+
+
+@pytest.mark.internals  # the image's command is read from the step's Dockerfile
+@pytest.mark.taught("settings")
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize("way", ["image", pytest.param("make", marks=pytest.mark.repository)])
+def test_a_bad_setting_stops_two_workers_once_with_one_line(
+    step: Step, backend: str, database_url: str, way: str
+) -> None:
+    """LOG_FORMAT=xml with two workers: the whole server stops at once, not with exit code 0,
+    with one line naming the variable and no traceback.
+
+    uvicorn alone starts again every worker that fails at import, forever, each
+    time with the same line. The image checks the settings before uvicorn starts
+    (its entrypoint); `make run` migrates first, and the migration reads them.
+    """
+    port = free_port()
+    if way == "image":
+        args = image_command(step, port)
+        env = {**os.environ, "PATH": venv_first()}
+    else:
+        args = make.command("run", f"STEP={step.number}", "WORKERS=2", f"PORT={port}")
+        env = make.environment()
+    env |= {"DATABASE_URL": database_url, "LOG_FORMAT": "xml"}
+    returncode, output, took = run_to_the_end(args, env, within=30)
+    print(f"{' '.join(args)}\nexit code {returncode} after {took:.1f} s:\n{output}")
+    assert returncode is not None, "still running: its workers are started again and again"
+    assert returncode != 0
+    assert took < 10
+    named = [line for line in output.splitlines() if "LOG_FORMAT" in line]
+    assert len(named) == 1, output
+    assert named[0].startswith("Bad setting: LOG_FORMAT: ")
+    assert "Traceback" not in output
+
+
+@pytest.mark.internals
+@pytest.mark.taught("settings")
+@pytest.mark.backends("sqlite")
+def test_the_images_command_checks_the_settings_then_becomes_uvicorn(
+    step: Step, backend: str, database_url: str, tmp_path: Path
+) -> None:
+    """Good settings: the check gives its process to uvicorn (exec: the same PID, which
+    SIGTERM reaches), whose two workers serve; SIGTERM stops it with exit code 0."""
+    port = free_port()
+    server = UvicornServer(
+        step.app_ref,
+        command=image_command(step, port),
+        port=port,
+        env={"DATABASE_URL": database_url, "PATH": venv_first()},
+        log_path=tmp_path / "uvicorn.log",
+    )
+    with server, httpx.Client(base_url=server.url, timeout=30) as http:
+        assert server.process is not None
+        running = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
+        assert http.get("/health/live").json() == {"status": "ok"}
+    print(" ".join(arg.decode() for arg in running))
+    assert any(arg.endswith(b"uvicorn") for arg in running)
+    assert f"{step.import_root}.settings".encode() not in running
+    assert server.process.returncode == 0, server.log()
+
+
+class Replaced(Exception):
+    """What the test's exec raises: the real one never returns either."""
+
+
+@pytest.mark.internals
+@pytest.mark.parametrize("command", [[], ["uvicorn", "--version"]])
+def test_the_settings_check_says_so_or_gives_its_place_to_the_command(
+    step: Step,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """`python -m <step>.settings [command ...]`, in this process (the tests above run it
+    in processes of their own, which coverage does not follow)."""
+
+    def execvp(file: str, args: list[str]) -> None:
+        raise Replaced(file, args)
+
+    monkeypatch.setattr(os, "execvp", execvp)
+    monkeypatch.setattr(sys, "argv", ["settings.py", *command])
+    module = f"{step.import_root}.settings"
+    monkeypatch.delitem(sys.modules, module, raising=False)  # run afresh, as python -m does
+    if command:
+        with pytest.raises(Replaced) as replaced:
+            runpy.run_module(module, run_name="__main__")
+        assert replaced.value.args == ("uvicorn", command)
+        assert capsys.readouterr().out == ""
+    else:
+        runpy.run_module(module, run_name="__main__")
+        assert capsys.readouterr().out == "The settings are good.\n"

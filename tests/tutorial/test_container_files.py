@@ -152,6 +152,9 @@ def test_the_image_runs_uvicorn_as_a_user_without_privileges_in_exec_form(step: 
     [command] = [arguments for keyword, arguments in steps if keyword == "CMD"]
     words = exec_form(command)
     assert words[:2] == ["uvicorn", step.app_ref]
+    # Before it, the settings are checked once, and the check execs the command (exec form too).
+    [entrypoint] = [arguments for keyword, arguments in steps if keyword == "ENTRYPOINT"]
+    assert exec_form(entrypoint) == ["python", "-m", f"{step.import_root}.settings"]
     assert "--workers" in words
     assert "--timeout-graceful-shutdown" in words
 
