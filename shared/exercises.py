@@ -204,6 +204,14 @@ EXERCISES: tuple[Exercise, ...] = (
         anchor="emails_for_admins",
     ),
     Exercise(
+        "user_disabled",
+        6,
+        "An admin disables a user: no login, and their tokens stop working",
+        "A boolean column with a server default and its migration; the rule for PATCH is in"
+        " permissions.py, and the check belongs where a token becomes a user (security.py).",
+        anchor="user_disabled",
+    ),
+    Exercise(
         "authors",
         7,
         "Every author with their posts, in two queries: GET /authors",

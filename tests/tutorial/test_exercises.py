@@ -767,6 +767,83 @@ def test_a_users_email_is_read_by_that_user_and_the_admins(client: TestClient, s
     assert client.get(path).json()["posts"] == []
 
 
+# --- step 6: user_disabled --------------------------------------------------------
+
+
+def set_disabled(client: TestClient, user: dict, by: dict, disabled: object):
+    return client.patch(
+        f"/users/{user['id']}", json={"disabled": disabled}, headers=auth.headers_for(by)
+    )
+
+
+@pytest.mark.exercise(name="user_disabled")
+@pytest.mark.requires("auth")
+def test_only_an_admin_disables_a_user(client: TestClient, step: Step) -> None:
+    """A user reads "disabled": false; only an admin may set it (403 for the user themselves)."""
+    alice = auth.sign_up(client, "alice")
+    admin = auth.make_admin(step, client, "root")
+    assert alice.get("disabled") is False
+    refused = set_disabled(client, alice, alice, True)
+    assert refused.status_code == 403, refused.text
+    assert set_disabled(client, alice, admin, None).status_code == 422
+    disabled = set_disabled(client, alice, admin, True)
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["disabled"] is True
+    assert client.get(f"/users/{alice['id']}").json()["disabled"] is True
+
+
+@pytest.mark.exercise(name="user_disabled")
+@pytest.mark.requires("auth")
+def test_a_disabled_user_cannot_log_in_and_their_tokens_stop_working(
+    client: TestClient, step: Step
+) -> None:
+    """Disabled: the right password gets 403, a wrong one the usual 401, any token 403."""
+    alice = auth.sign_up(client, "alice")
+    admin = auth.make_admin(step, client, "root")
+    token = auth.bearer(auth.log_in(client, "alice"))
+    assert set_disabled(client, alice, admin, True).status_code == 200
+
+    right = client.post("/auth/token", data={"username": "alice", "password": auth.PASSWORD})
+    assert right.status_code == 403, right.text
+    assert right.json() == {"detail": "User is disabled"}
+    wrong = client.post("/auth/token", data={"username": "alice", "password": "not hers!"})
+    assert wrong.status_code == 401, wrong.text
+    for answer in (
+        client.get("/users/me", headers=token),
+        client.patch(f"/users/{alice['id']}", json={"full_name": "A"}, headers=token),
+    ):
+        assert answer.status_code == 403, answer.text
+        assert answer.json() == {"detail": "User is disabled"}
+
+    assert set_disabled(client, alice, admin, False).status_code == 200
+    assert client.get("/users/me", headers=token).status_code == 200
+    auth.log_in(client, "alice")
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="user_disabled")
+@pytest.mark.requires("auth")
+def test_the_migration_leaves_existing_users_enabled(
+    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new migration adds users.disabled: users written before it read back enabled."""
+    url = empty_database_url
+    migrations.upgrade(step, url)
+    migrations.downgrade(step, url, "-1")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO users (username, email, role) VALUES ('old', 'old@x.org', 'member')")
+        )
+    engine.dispose()
+
+    migrations.upgrade(step, url)
+    with TestClient(apps.load(step, url, monkeypatch)) as client:
+        [user] = client.get("/users").json()
+    assert user.get("disabled") is False
+    migrations.run(step, url, "check")
+
+
 # --- step 7: authors --------------------------------------------------------------
 
 
