@@ -6,7 +6,7 @@ it expects, instead of a traceback: with ACCESS_TOKEN_EXPIRE_MINUTES=abc,
     Bad setting: ACCESS_TOKEN_EXPIRE_MINUTES: Input should be a valid integer, ...
 
 Besides the environment, a `.env` file in the repository's root is read when
-there is one (the environment wins); compose.yaml reads the same file.
+there is one (the environment wins); compose.yaml reads its own, beside it.
 """
 
 import os
