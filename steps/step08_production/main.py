@@ -1,10 +1,11 @@
 """Step 8: step 7's API, ready to run as several workers behind a load balancer.
 
 Run it from the repository root, after bringing the database to the newest
-migration:
+migration, through the check of its settings (settings.py says why):
 
     alembic -c steps/step08_production/alembic.ini upgrade head
-    uvicorn steps.step08_production.main:app --workers 2 --timeout-graceful-shutdown 20
+    python -m steps.step08_production.settings &&
+        uvicorn steps.step08_production.main:app --workers 2 --timeout-graceful-shutdown 20
 
 Its settings come from the environment (settings.py); compose.yaml runs it
 with PostgreSQL and Redis. The first admin is made with
