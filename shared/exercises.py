@@ -219,6 +219,14 @@ EXERCISES: tuple[Exercise, ...] = (
         " SQLAlchemy's loaders reads the posts of the whole page in one more query.",
     ),
     Exercise(
+        "posts_csv",
+        7,
+        "Every post as CSV, streamed by an async generator: GET /posts/export.csv",
+        "AsyncSession.stream() gives rows to `async for` a batch at a time; an async generator"
+        " of CSV lines is what StreamingResponse sends. Join the author: no lazy loads here.",
+        anchor="posts_csv",
+    ),
+    Exercise(
         "ready_migrated",
         8,
         "Not ready while the database is behind the code",

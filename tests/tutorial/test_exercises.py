@@ -893,6 +893,64 @@ def test_authors_take_two_queries_however_many_there_are(client: TestClient, ste
     assert len(few) == len(many) <= 2, many
 
 
+# --- step 7: posts_csv ------------------------------------------------------------
+
+
+def exported_posts(client: TestClient) -> list[dict[str, str]]:
+    """GET /posts/export.csv, read as a client's CSV reader reads it."""
+    response = client.get("/posts/export.csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="posts.csv"' in response.headers.get("content-disposition", "")
+    assert "attachment" in response.headers.get("content-disposition", "")
+    reader = csv.DictReader(io.StringIO(response.text, newline=""))
+    assert reader.fieldnames == ["id", "author", "title", "date_posted"]
+    return list(reader)
+
+
+@pytest.mark.exercise(name="posts_csv")
+@pytest.mark.requires("async")
+def test_the_posts_export_is_one_row_per_post_with_its_author(client: TestClient) -> None:
+    """GET /posts/export.csv: a header row, then each post by id with its author's username."""
+    assert exported_posts(client) == []
+    ada, bob = create_user(client, "ada"), create_user(client, "bob")
+    posts = [
+        create_post(client, bob, 'Hello, "world"'),
+        create_post(client, ada, "two\nlines"),
+        create_post(client, bob, "plain"),
+    ]
+    rows = exported_posts(client)
+    assert [(row["id"], row["author"], row["title"]) for row in rows] == [
+        (str(posts[0]["id"]), "bob", 'Hello, "world"'),
+        (str(posts[1]["id"]), "ada", "two\nlines"),
+        (str(posts[2]["id"]), "bob", "plain"),
+    ]
+    for row, post in zip(rows, posts, strict=True):
+        exported = datetime.fromisoformat(row["date_posted"])
+        assert exported.utcoffset() is not None, row  # with its offset, as the API gives it
+        assert exported == datetime.fromisoformat(post["date_posted"].replace("Z", "+00:00"))
+
+
+@pytest.mark.exercise(name="posts_csv")
+@pytest.mark.requires("async")
+def test_the_posts_export_holds_every_post_in_the_same_queries(
+    client: TestClient, step: Step
+) -> None:
+    """Every post, not a page of them, read in as many queries for 2 posts as for 120."""
+    ada = create_user(client, "ada")
+    for n in range(2):
+        create_post(client, ada, f"post {n:03}")
+    with engines.counting_statements(step) as few:
+        assert len(exported_posts(client)) == 2
+    for n in range(2, 120):
+        create_post(client, ada, f"post {n:03}")
+    with engines.counting_statements(step) as many:
+        rows = exported_posts(client)
+    assert [row["title"] for row in rows] == [f"post {n:03}" for n in range(120)]
+    assert len(few) == len(many) <= 2, many
+    assert client.get("/posts/999999").status_code == 404  # /posts/{post_id} still answers
+
+
 # --- step 8: ready_migrated -------------------------------------------------------
 
 
