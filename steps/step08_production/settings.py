@@ -137,11 +137,11 @@ settings = load_settings()
 
 # --8<-- [start:check]
 if __name__ == "__main__":
-    # `python -m steps.step08_production.settings [command ...]`: the line above
-    # has read the settings, and a bad one has ended this process with its one
-    # line. Check them once, before uvicorn starts its workers: uvicorn starts
-    # again every worker that ends, so a worker that cannot read its settings
-    # would print that line again and again, forever.
+    # Run as a program (`python -m` on this module, a command after it or
+    # not): the line above has read the settings, and a bad one has ended this
+    # process with its one line. Check them once, before uvicorn starts its
+    # workers: uvicorn starts again every worker that ends, so a worker that
+    # cannot read its settings would print that line again and again, forever.
     if len(sys.argv) > 1:
         # The settings are good: the command takes this process's place, with
         # its PID (so a container's SIGTERM reaches it), as an entrypoint does.
