@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import secrets
 import subprocess
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shared import catalog
-from shared.bench import postgres
+from shared.bench import postgres, wrk
 from shared.bench.driver import LoadResult, Request, run_load
 from shared.bench.endpoints import (
     CEILING,
@@ -33,13 +34,29 @@ from shared.bench.endpoints import (
     json_body,
     log_in_form,
 )
-from shared.bench.measure import Measured, Side, counters, line, round_count, summarize
+from shared.bench.measure import (
+    Measured,
+    Side,
+    counters,
+    line,
+    process_tree_cpu_s,
+    round_count,
+    summarize,
+)
 from shared.bench.seed import PASSWORD, copy_sqlite, create_tables, seed
+from shared.bench.wrk import run_wrk
 from shared.catalog import ROOT, Step
 from shared.server import UvicornServer, venv_command
 
-SERVER_ARGS = ("--no-access-log", "--workers", "1", "--log-level", "warning")
+
+def server_args(workers: int) -> tuple[str, ...]:
+    """uvicorn's flags for every server of the benchmark, steps and ceiling alike."""
+    return ("--no-access-log", "--workers", str(workers), "--log-level", "warning")
+
+
 LOAD_TIME_LIMIT_S = 60.0
+# A login limit no run reaches: the limiter is measured, never let to refuse.
+UNREACHED_RATE = "1000000/minute"
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,11 @@ class Settings:
     # runs step 6 against itself: the noise of the method.
     sync_async_steps: tuple[int, ...] = ()
     steps: tuple[int, ...] = ()
+    # "wrk" when it is installed, else "python" (driver.py); see wrk.py.
+    generator: str = "wrk" if wrk.found() else "python"
+    # The A/B experiments (journal, writers, pool, loading, profile, commits,
+    # sync vs async): minutes more, so only when asked for.
+    experiments: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,12 @@ class DataSet:
     tasks: int
     users: int
     posts_per_user: int
+
+
+def driver_cpu_s() -> float:
+    """The CPU seconds of this process and of the children it has waited for (wrk)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 class Lab:
@@ -87,6 +115,9 @@ class Lab:
         self._templates: dict[tuple[str, DataSet], tuple[str, tuple[int, ...]]] = {}
         # The ceiling's server, up for the whole run (see measured_load).
         self.ceiling: UvicornServer | None = None
+        # The ports of servers whose CPU is read from /proc over all their
+        # processes (several workers), not from the wrapper's counters.
+        self._process_tree_ports: set[int] = set()
         # What was left out, and why (printed, and shown on the page).
         self.skipped: dict[str, str] = {}
         # Steps with passwords sign their tokens with it; never a key file in .data/.
@@ -147,25 +178,44 @@ class Lab:
     # -- servers --------------------------------------------------------------
 
     def step_server(
-        self, step: Step, url: str, variant: str = "", *, profile: bool = False
+        self,
+        step: Step,
+        url: str,
+        variant: str = "",
+        *,
+        profile: bool = False,
+        workers: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> UvicornServer:
-        """The step served on `url` (not started yet)."""
-        env = {
+        """The step served on `url` (not started yet).
+
+        With `workers`, uvicorn runs that many worker processes, and the
+        server's CPU is the sum over all its processes (read from /proc);
+        without, one process that counts its own CPU (served.py).
+        """
+        environment = {
             "DATABASE_URL": url,
             "BENCH_STEP": step.package,
             "BENCH_VARIANT": variant,
             "BENCH_PROFILE": "1" if profile else "",
             "SECRET_KEY": self.secret_key,
             "SECRET_KEY_FILE": str(self.workdir / "unused.key"),
+            "LOGIN_RATE_LIMIT": UNREACHED_RATE,
+            "LOGIN_IP_RATE_LIMIT": UNREACHED_RATE,
+            "REDIS_URL": "",
+            **(env or {}),
         }
         self._databases += 1
         name = f"{step.package}-{variant or 'as-shipped'}{'-profiled' * profile}-{self._databases}"
-        return UvicornServer(
+        server = UvicornServer(
             "shared.bench.served:app",
-            env=env,
-            extra_args=SERVER_ARGS,
+            env=environment,
+            extra_args=server_args(workers or 1),
             log_path=self.workdir / f"{name}.log",
         )
+        if workers is not None:
+            self._process_tree_ports.add(server.port)
+        return server
 
     @staticmethod
     def start_all(stack: ExitStack, servers: Sequence[UvicornServer]) -> None:
@@ -200,7 +250,8 @@ class Lab:
         requests: list[Request],
         concurrency: int | None = None,
     ) -> LoadResult:
-        return run_load(
+        run = run_wrk if self.settings.generator == "wrk" else run_load
+        return run(
             server.port,
             requests,
             expected_status=endpoint.expected_status,
@@ -208,7 +259,7 @@ class Lab:
             time_limit_s=LOAD_TIME_LIMIT_S,
         )
 
-    def _counts(self, endpoint: Endpoint, step: Step | None) -> tuple[int, int]:
+    def counts(self, endpoint: Endpoint, step: Step | None) -> tuple[int, int]:
         """How many requests, and warm-up requests, a row of this endpoint gets."""
         settings = self.settings
         if step is not None and endpoint.hashes(step):
@@ -235,11 +286,11 @@ class Lab:
         concurrency: int | None = None,
     ) -> Measured:
         """One load, then as many requests to the ceiling, under the same conditions."""
-        before = counters(server)
-        driver_before = time.process_time()
+        before = self._server_counters(server)
+        driver_before = driver_cpu_s()
         result = self.load(server, endpoint, requests, concurrency)
-        driver_cpu = time.process_time() - driver_before
-        after = counters(server)
+        driver_cpu = driver_cpu_s() - driver_before
+        after = self._server_counters(server)
         return Measured(
             result,
             statements=after["statements"] - before["statements"],
@@ -247,6 +298,14 @@ class Lab:
             driver_cpu_s=driver_cpu,
             ceiling_cpu_s=self._ceiling_cpu(len(requests), concurrency),
         )
+
+    def _server_counters(self, server: UvicornServer) -> dict[str, float]:
+        """The server's statements and CPU seconds so far (statements: 0 over several workers,
+        whose wrapper answers for one worker at a time)."""
+        if server.port not in self._process_tree_ports:
+            return counters(server)
+        assert server.process is not None
+        return {"statements": 0, "cpu_seconds": process_tree_cpu_s(server.process.pid)}
 
     def _ceiling_cpu(self, count: int, concurrency: int | None) -> float | None:
         """The ceiling server's CPU seconds per request, for `count` requests sent now."""
@@ -267,7 +326,7 @@ class Lab:
         at_least: int = 0,
     ) -> dict[str, Any]:
         """Warm up, then run the endpoint's requests; count their statements and CPU."""
-        count, warmup = self._counts(endpoint, step)
+        count, warmup = self.counts(endpoint, step)
         count = max(count, at_least)
         warmup_errors = self.warm_up(server, endpoint, data, warmup)
         after_warmup()
@@ -284,7 +343,7 @@ class Lab:
         return UvicornServer(
             "shared.bench.served:app",
             env={"BENCH_STEP": "", "BENCH_VARIANT": "", "BENCH_PROFILE": "1" if profile else ""},
-            extra_args=SERVER_ARGS,
+            extra_args=server_args(1),
             log_path=self.workdir / f"ceiling{'-profiled' * profile}.log",
         )
 

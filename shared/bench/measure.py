@@ -7,10 +7,12 @@ server; this module turns them into the numbers the report prints.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from shared.bench import COUNTERS_PATH, DISPOSE_PATH, PROFILE_PATH
@@ -87,6 +89,32 @@ def summarize(loads: Sequence[Measured], warmup_errors: int) -> dict[str, Any]:
 def round_count(count: int, concurrency: int) -> int:
     """Up to AB_ROUNDS rounds, each of at least one request per connection."""
     return max(1, min(AB_ROUNDS, count // max(concurrency, 1)))
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by process `pid` and every process below it (Linux's /proc).
+
+    uvicorn with several workers is a supervisor and its worker processes;
+    each counts its own CPU, in clock ticks (10 ms), threads that ended included.
+    """
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        # The command's name, in parentheses, may hold spaces: split after it.
+        fields = text.rpartition(")")[2].split()
+        process = int(stat.parent.name)
+        parents[process] = int(fields[1])
+        ticks[process] = int(fields[11]) + int(fields[12])  # utime + stime
+    tree, found = {pid}, True
+    while found:
+        below = {p for p, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        found = bool(below)
+    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
 
 
 def counters(server: UvicornServer) -> dict[str, float]:

@@ -279,6 +279,8 @@ def markdown(results: dict[str, Any], baseline: dict[str, Any] | None = None) ->
             ),
         ]
     parts += _sync_async(results)
+    parts += _workers(results)
+    parts += _limiter(results)
     parts += [f"Left out: {what}: {why}." for what, why in results.get("skipped", {}).items()]
     return "\n\n".join(parts) + "\n"
 
@@ -368,6 +370,62 @@ def _sync_async(results: dict[str, Any]) -> list[str]:
             ["database", "connections", "endpoint", *LOAD_HEADER[:-1]],
             body,
         ),
+    ]
+
+
+def _workers(results: dict[str, Any]) -> list[str]:
+    rows = results["experiments"].get("workers", [])
+    if not rows:
+        return []
+    return [
+        f"**Step {rows[0]['step']} with one and two workers** (PostgreSQL, "
+        f"{rows[0]['concurrency']} connections, the two servers taking turns; server CPU is the "
+        "sum over the server's processes, supervisor included)",
+        _table(
+            ["workers", "endpoint", "server CPU us/request", "req/s", "p50 ms", "p99 ms", "errors"],
+            [
+                [
+                    r["workers"],
+                    f"`{r['endpoint']}`",
+                    f"{r['server_cpu_us']:.0f}",
+                    f"{r['requests_per_s']:.0f}",
+                    f"{r['p50_ms']:.1f}",
+                    f"{r['p99_ms']:.1f}",
+                    r["errors"],
+                ]
+                for r in rows
+            ],
+        ),
+    ]
+
+
+def _limiter(results: dict[str, Any]) -> list[str]:
+    rows = results["experiments"].get("limiter", [])
+    if not rows:
+        return []
+    limiter = results["limiter"]
+    body = [
+        [
+            f"`{r['endpoint']}`, {r['variant']}",
+            f"{r['server_cpu_us'] / 1000:.1f}",
+            f"{r['requests_per_s']:.1f}",
+            f"{r['p50_ms']:.0f}",
+            f"{r['p99_ms']:.0f}",
+            r["errors"],
+        ]
+        for r in rows
+    ]
+    costs = results.get("auth") or {}
+    hash_note = (
+        f"; one Argon2id check in-process: {costs['verify_ms']:.0f} ms wall"
+        if "verify_ms" in costs
+        else ""
+    )
+    return [
+        f"**The login limit's cost** (step {rows[0]['step']}, one worker, PostgreSQL, "
+        f"{rows[0]['concurrency']} connections, taking turns; one Redis round trip of the "
+        f"limiter's pipeline, in-process: {limiter['redis_round_trip_us']:.0f} us{hash_note})",
+        _table(["login", "server CPU ms/request", "req/s", "p50 ms", "p99 ms", "errors"], body),
     ]
 
 

@@ -24,6 +24,7 @@ from shared.bench.experiments import (
 )
 from shared.bench.lab import Lab
 from shared.bench.measure import line, numbers
+from shared.bench.production import limiter_experiment, production_step, workers_experiment
 from shared.bench.sync_async import sync_async_experiment, sync_async_steps
 from shared.catalog import Step
 
@@ -53,12 +54,14 @@ class Benchmark(Lab):
         ceiling_between = self.measure_ceiling()
         self.log(f"ceiling  GET /  {numbers(ceiling_between)}")
         experiments = self._experiments()
+        limiter = self._production(experiments)
         ceiling_after = self.measure_ceiling()
         self.log(f"ceiling  GET /  {numbers(ceiling_after)}")
         ceilings = (ceiling_before, ceiling_between, ceiling_after)
         ceiling_rps = statistics.median(c["requests_per_s"] for c in ceilings)
         ceiling_cpu = statistics.median(c["server_cpu_us"] for c in ceilings)
-        for row in [*endpoints, *(row for name in LOAD_EXPERIMENTS for row in experiments[name])]:
+        measured = (*LOAD_EXPERIMENTS, "workers", "limiter")
+        for row in [*endpoints, *(row for name in measured for row in experiments[name])]:
             row["ceiling_ratio"] = round(row["requests_per_s"] / ceiling_rps, 3)
         return {
             "settings": asdict(self.settings),
@@ -71,6 +74,7 @@ class Benchmark(Lab):
             },
             "endpoints": endpoints,
             "auth": auth_costs,
+            "limiter": limiter,
             "experiments": experiments,
             "skipped": self.skipped,
         }
@@ -93,6 +97,17 @@ class Benchmark(Lab):
         if pair is not None:
             experiments["async"] = sync_async_experiment(self, *pair)
         return experiments
+
+    def _production(self, experiments: dict[str, Any]) -> dict[str, Any]:
+        """Step 8's rows on PostgreSQL (workers, limiter); what else the limiter's figures need."""
+        step = production_step(self.steps)
+        if step is None:
+            experiments |= {"workers": [], "limiter": []}
+            return {}
+        experiments["workers"] = workers_experiment(self, step)
+        limiter = limiter_experiment(self, step)
+        experiments["limiter"] = limiter.pop("rows")
+        return limiter
 
     # -- the runs ---------------------------------------------------------------
 

@@ -9,17 +9,22 @@ connections and a handful of requests, the sync-vs-async A/B on SQLite only
 """
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
 
 from shared import catalog
-from shared.bench import postgres, report
+from shared.bench import postgres, production, report
 from shared.bench.experiments import experiment_step
+from shared.bench.lab import Lab
 from shared.bench.lab import Settings as BenchSettings
+from shared.bench.measure import process_tree_cpu_s
 from shared.bench.sync_async import sync_async_steps
 from shared.catalog import ROOT
 
@@ -205,3 +210,57 @@ def test_no_postgresql_is_a_reason_not_a_failure() -> None:
     assert postgres.unavailable("") is not None
     reason = postgres.unavailable("postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert "127.0.0.1" in (reason or "")
+
+
+def test_step_8_rows_are_left_out_with_their_reason_without_postgresql(results: dict) -> None:
+    assert results["experiments"]["workers"] == []
+    assert results["experiments"]["limiter"] == []
+    assert "step 8 workers" in results["skipped"]
+    assert "login limiter" in results["skipped"]
+
+
+def test_no_redis_is_a_reason_not_a_failure() -> None:
+    reason = production.redis_unavailable("redis://127.0.0.1:1/0")
+    assert "127.0.0.1:1" in (reason or "")
+
+
+def test_a_servers_cpu_is_summed_over_its_processes() -> None:
+    # A parent that only waits, and a child that burns 0.3 s of CPU, then stays.
+    child = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+    child += "time.sleep(60)"
+    parent_code = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while process_tree_cpu_s(parent.pid) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert process_tree_cpu_s(parent.pid) >= 0.3
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait()
+
+
+def test_step_8_with_one_and_two_workers_and_its_login_limit_on_postgresql(
+    tmp_path: Path,
+) -> None:
+    settings = BenchSettings(
+        requests=8, warmup=2, concurrency=2, tasks=10, users=6, posts_per_user=2,
+        hashing_requests=2, hashing_warmup=0, steps=(NEWEST.number,),
+    )  # fmt: skip
+    for reason in (
+        postgres.unavailable(settings.postgres_url),
+        production.redis_unavailable(production.REDIS_URL),
+    ):
+        if reason is not None:
+            pytest.skip(reason)
+    lab = Lab(settings, tmp_path, log=lambda _line: None)
+    workers = production.workers_experiment(lab, NEWEST)
+    assert [(row["endpoint"], row["workers"]) for row in workers] == [
+        (endpoint, n) for endpoint in production.WORKERS_ENDPOINTS for n in (1, 2)
+    ]
+    limiter = production.limiter_experiment(lab, NEWEST)
+    assert [row["variant"] for row in limiter["rows"]] == ["Redis counters", "in-process counters"]
+    assert limiter["redis_round_trip_us"] > 0
+    for row in [*workers, *limiter["rows"]]:
+        assert row["errors"] == 0, row
+        assert row["server_cpu_us"] > 0, row

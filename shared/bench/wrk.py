@@ -1,0 +1,174 @@
+"""The compiled load generator: the same fixed list of requests, sent by wrk.
+
+wrk (a C program, packaged by Debian and Homebrew) spends a few microseconds
+of CPU per request where the Python driver (driver.py) spends hundreds: on a
+machine of 2 cores, what the load generator spends is taken from the server
+it measures. The server's CPU per request is counted by the server itself
+and does not depend on the generator; its requests per second and latencies
+do, and each table says which generator produced it.
+
+wrk runs for a duration, not a count: a Lua script (written per load) hands
+out the requests in order, stops after the last answer, and prints every
+latency it recorded (its histogram, to the microsecond) and the number of
+answers with another status than the expected one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from shared.bench.driver import HOST, REQUEST_TIMEOUT_S, LoadResult, Request
+
+RESULT_MARK = "BENCH-RESULT "
+DONE_MARK = "BENCH-DONE"
+
+SCRIPT = """
+local ffi = require("ffi")
+ffi.cdef[[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock, bench_timespec *now);
+]]
+local now = ffi.new("bench_timespec")
+local function seconds()
+  ffi.C.clock_gettime(1, now)  -- CLOCK_MONOTONIC
+  return tonumber(now.tv_sec) + tonumber(now.tv_nsec) / 1e9
+end
+
+local requests = {%(requests)s}
+local total = %(total)d
+local expected = %(expected)d
+-- Globals, so that done() can read them through thread:get().
+sent, answered, unexpected, started, elapsed = 0, 0, 0, nil, nil
+
+function setup(thread)
+  threads = threads or {}
+  table.insert(threads, thread)
+end
+
+function request()
+  started = started or seconds()
+  sent = sent + 1
+  return requests[(sent - 1) %% #requests + 1]
+end
+
+function response(status, headers, body)
+  answered = answered + 1
+  if status ~= expected then unexpected = unexpected + 1 end
+  if answered == total then
+    elapsed = seconds() - started
+    -- wrk's main thread sleeps for the whole duration: the driver reads
+    -- this line and interrupts it (SIGINT), which ends the run at once.
+    io.write("%(done_mark)s\\n")
+    io.flush()
+    wrk.thread:stop()
+  end
+end
+
+function done(summary, latency, _requests)
+  local unexpected_total, seconds_total = 0, 0
+  for _, thread in ipairs(threads) do
+    unexpected_total = unexpected_total + thread:get("unexpected")
+    seconds_total = math.max(seconds_total, thread:get("elapsed") or summary.duration / 1e6)
+  end
+  local histogram = {}
+  for i = 1, #latency do
+    local value, count = latency(i)
+    table.insert(histogram, string.format("[%%d,%%d]", value, count))
+  end
+  local e = summary.errors
+  io.write(string.format(
+    '%(mark)s{"requests":%%d,"seconds":%%f,"unexpected":%%d,"connect":%%d,"read":%%d,' ..
+    '"write":%%d,"timeout":%%d,"latency_us":[%%s]}\\n',
+    summary.requests, seconds_total, unexpected_total, e.connect, e.read, e.write,
+    e.timeout, table.concat(histogram, ",")))
+end
+"""
+
+
+def found() -> str | None:
+    """The path of wrk, when it is installed."""
+    return shutil.which("wrk")
+
+
+def version() -> str:
+    completed = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    # "wrk debian/4.1.0-3+b2 [epoll] Copyright ..." on its first line.
+    words = (completed.stdout or completed.stderr).split()
+    return " ".join(words[:2]) if words else "wrk"
+
+
+def _lua_string(data: bytes) -> str:
+    """A Lua string literal of these bytes (letters and digits as they are, the rest escaped)."""
+    return '"' + "".join(chr(b) if chr(b).isalnum() else f"\\{b:03d}" for b in data) + '"'
+
+
+def run_wrk(
+    port: int,
+    requests: Sequence[Request],
+    *,
+    expected_status: int,
+    concurrency: int,
+    time_limit_s: float = 120.0,
+) -> LoadResult:
+    """Send every request once, `concurrency` at a time, from one wrk thread."""
+    if not requests:
+        return LoadResult(0, 0.0, (), {})
+    # Past the last request, the first ones again: connections still
+    # waiting for their answer when wrk stops may have sent one more.
+    cycle = [*requests, *requests[: concurrency + 1]]
+    script = SCRIPT % {
+        "requests": ",".join(_lua_string(request.encode(port)) for request in cycle),
+        "total": len(requests),
+        "expected": expected_status,
+        "mark": RESULT_MARK,
+        "done_mark": DONE_MARK,
+    }
+    with TemporaryDirectory(prefix="bench-wrk-") as folder:
+        path = Path(folder) / "requests.lua"
+        path.write_text(script)
+        options = {
+            "--threads": "1",
+            "--connections": str(concurrency),
+            "--duration": f"{max(1, round(time_limit_s))}s",
+            "--timeout": f"{round(REQUEST_TIMEOUT_S)}s",
+            "--script": str(path),
+        }
+        command = ["wrk", *(part for pair in options.items() for part in pair)]
+        output = _run([*command, f"http://{HOST}:{port}/"], time_limit_s + REQUEST_TIMEOUT_S)
+    return _parse(output, len(requests), expected_status)
+
+
+def _run(command: list[str], timeout_s: float) -> str:
+    """Run wrk; interrupt it as soon as its thread says the last answer is in."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.strip() == DONE_MARK:
+                process.send_signal(signal.SIGINT)
+        process.wait(timeout=timeout_s)
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk exited with {process.returncode}: {''.join(lines)}")
+    return "".join(lines)
+
+
+def _parse(output: str, total: int, expected_status: int) -> LoadResult:
+    line = next(line for line in output.splitlines() if line.startswith(RESULT_MARK))
+    result = json.loads(line.removeprefix(RESULT_MARK))
+    latencies = tuple(value / 1e6 for value, count in result["latency_us"] for _ in range(count))
+    errors = {
+        kind: result[kind] for kind in ("connect", "read", "write", "timeout") if result[kind]
+    }
+    if result["unexpected"]:
+        errors[f"HTTP other than {expected_status}"] = result["unexpected"]
+    answered = min(result["requests"], total)
+    if answered < total:
+        errors["not sent: time limit"] = total - answered
+    return LoadResult(answered, result["seconds"], latencies[:answered], errors)
