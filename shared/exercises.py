@@ -227,6 +227,15 @@ EXERCISES: tuple[Exercise, ...] = (
         anchor="posts_csv",
     ),
     Exercise(
+        "post_tags",
+        7,
+        "Tags on posts, many to many: PUT /posts/{post_id}/tags, GET /tags/{name}/posts",
+        "relationship(secondary=...) over an association Table that a migration makes;"
+        " refresh() loads a lazy='raise' collection before you replace it, selectinload() a"
+        " page's.",
+        anchor="post_tags",
+    ),
+    Exercise(
         "ready_migrated",
         8,
         "Not ready while the database is behind the code",

@@ -951,6 +951,120 @@ def test_the_posts_export_holds_every_post_in_the_same_queries(
     assert client.get("/posts/999999").status_code == 404  # /posts/{post_id} still answers
 
 
+# --- step 7: post_tags ------------------------------------------------------------
+
+
+def put_tags(client: TestClient, post: dict, names: list[str], by: dict | None):
+    headers = auth.headers_for(by) if by else {}
+    return client.put(f"/posts/{post['id']}/tags", json=names, headers=headers)
+
+
+def tags_of(client: TestClient, post: dict) -> list[str]:
+    response = client.get(f"/posts/{post['id']}/tags")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def tagged(client: TestClient, name: str, **params) -> list[tuple[str, list[str]]]:
+    """The posts GET /tags/{name}/posts lists: each title with its tags."""
+    response = client.get(f"/tags/{name}/posts", params=params)
+    assert response.status_code == 200, response.text
+    return [(post["title"], post["tags"]) for post in response.json()]
+
+
+@pytest.mark.exercise(name="post_tags")
+@pytest.mark.requires("async")
+def test_put_tags_replaces_the_tags_of_a_post(client: TestClient) -> None:
+    """PUT /posts/{id}/tags gives the post exactly those tags, sorted, each once."""
+    ada = create_user(client, "ada")
+    post = create_post(client, ada, "Async Python")
+    assert tags_of(client, post) == []
+    answer = put_tags(client, post, ["python", "fastapi", "python"], by=ada)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == ["fastapi", "python"]
+    assert tags_of(client, post) == ["fastapi", "python"]
+    assert put_tags(client, post, ["asyncio", "python"], by=ada).json() == ["asyncio", "python"]
+    assert tags_of(client, post) == ["asyncio", "python"]
+    assert put_tags(client, post, [], by=ada).json() == []
+    assert tags_of(client, post) == []
+
+
+@pytest.mark.exercise(name="post_tags")
+@pytest.mark.requires("async")
+def test_only_the_author_or_an_admin_tags_a_post_with_valid_names(
+    client: TestClient, step: Step
+) -> None:
+    """Tagging is the author's (or an admin's): 401, 403, 404 and 422 as for a PATCH."""
+    ada, bob = create_user(client, "ada"), create_user(client, "bob")
+    admin = auth.make_admin(step, client, "root")
+    post = create_post(client, ada, "Hello")
+    assert put_tags(client, post, ["python"], by=None).status_code == 401
+    assert put_tags(client, post, ["python"], by=bob).status_code == 403
+    assert put_tags(client, {"id": 999999}, ["python"], by=ada).status_code == 404
+    for names in (["Not a slug!"], [""], ["x" * 31], [f"tag{n}" for n in range(11)]):
+        assert put_tags(client, post, names, by=ada).status_code == 422, names
+    assert tags_of(client, post) == []
+    assert put_tags(client, post, ["by-admin"], by=admin).status_code == 200
+    assert client.get("/posts/999999/tags").status_code == 404
+
+
+@pytest.mark.exercise(name="post_tags")
+@pytest.mark.requires("async")
+def test_the_posts_of_a_tag_come_with_their_tags_in_two_queries(
+    client: TestClient, step: Step
+) -> None:
+    """GET /tags/{name}/posts: its posts by id, each with its tags, however many in 2 queries."""
+    ada, bob = create_user(client, "ada"), create_user(client, "bob")
+    for n, (author, names) in enumerate(
+        [(ada, ["python"]), (bob, ["go"]), (bob, ["python", "asyncio"]), (ada, ["python", "web"])]
+    ):
+        assert put_tags(
+            client, create_post(client, author, f"post {n}"), names, by=author
+        ).is_success
+    assert tagged(client, "python") == [
+        ("post 0", ["python"]),
+        ("post 2", ["asyncio", "python"]),
+        ("post 3", ["python", "web"]),
+    ]
+    assert tagged(client, "python", skip=1, limit=1) == [("post 2", ["asyncio", "python"])]
+    assert tagged(client, "nothing") == []
+    with engines.counting_statements(step) as few:
+        tagged(client, "go")
+    with engines.counting_statements(step) as many:
+        assert len(tagged(client, "python")) == 3
+    assert len(few) == len(many) <= 2, many
+
+
+@pytest.mark.exercise(name="post_tags")
+@pytest.mark.requires("async")
+def test_deleting_a_post_or_its_author_unlinks_its_tags(client: TestClient) -> None:
+    """A deleted post leaves its tags (ON DELETE CASCADE on the association), as its author's."""
+    ada, bob = create_user(client, "ada"), create_user(client, "bob")
+    first, second = create_post(client, ada, "first"), create_post(client, bob, "second")
+    for post, author in ((first, ada), (second, bob)):
+        assert put_tags(client, post, ["news"], by=author).status_code == 200
+    assert client.delete(f"/posts/{first['id']}").status_code == 204
+    assert tagged(client, "news") == [("second", ["news"])]
+    assert client.delete(f"/users/{bob['id']}").status_code == 204
+    assert tagged(client, "news") == []
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.exercise(name="post_tags")
+@pytest.mark.requires("async")
+def test_a_migration_adds_the_tags_and_their_association(
+    step: Step, backend: str, empty_database_url: str
+) -> None:
+    """A new migration makes the tables tags and post_tags, and undoes them."""
+    url = empty_database_url
+    migrations.upgrade(step, url)
+    assert {"tags", "post_tags"} <= migrations.table_names(url)
+    migrations.run(step, url, "check")  # the models and the new head agree
+    migrations.downgrade(step, url, "-1")
+    assert not {"tags", "post_tags"} & migrations.table_names(url)
+    migrations.upgrade(step, url)
+
+
 # --- step 8: ready_migrated -------------------------------------------------------
 
 
