@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
-from httpx2 import Headers
 
 from shared import catalog
 from shared.catalog import ROOT, Step
@@ -40,10 +39,9 @@ from tests.support import (
     greenlets,
     postgres,
 )
+from tests.support.inprocess import InProcessClient
 
 BACKENDS = ("sqlite", "postgresql")
-# What a new TestClient sends with every request (its user agent).
-DEFAULT_HEADERS = dict(TestClient(FastAPI()).headers)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -174,6 +172,26 @@ def an_event_loop_runs_here() -> bool:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test leaves the process's logging as it found it.
+
+    Importing a step that configures logging (step 8), or running a step's
+    migrations in-process (env.py's fileConfig), gives the root logger a
+    handler that writes to the sys.stderr of that moment: in a test that
+    captures output (capsys, capfd), a stream closed when the test ends.
+    Every later log line in the worker would then fail and print a
+    traceback in the test that logged it, whatever that test is about.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return (yield)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """A test module must not leave an asyncio event loop running in this thread.
 
@@ -286,6 +304,17 @@ def database_url(
 
 
 @pytest.fixture
+def empty_database(
+    step: Step,
+    backend: str,
+    database_url: str,
+    worker_databases: dict[tuple[str, str], databases.Database],
+) -> Callable[[], None]:
+    """Empties the test's database again, for a test that needs a fresh one more than once."""
+    return worker_databases[(step.package, backend)].empty
+
+
+@pytest.fixture
 def app(
     request: pytest.FixtureRequest,
     step: Step,
@@ -384,16 +413,15 @@ def server(
 
 
 @pytest.fixture(scope="session")
-def worker_clients() -> Iterator[dict[int, TestClient]]:
+def worker_clients() -> Iterator[dict[int, InProcessClient]]:
     """This worker's running client per app: its lifespan started once, ended at the end.
 
-    Entering a TestClient starts a thread for the app's event loop and runs
-    its lifespan: 6-9 ms, more than most contract tests take. An app that is
+    Entering a client runs the app's lifespan: an app that is
     kept for the session (a persistent step's, see `app`) keeps its client
     running too; each test gets it back with no cookies, headers or hooks of
     the test before, on a database emptied for it.
     """
-    running: dict[int, TestClient] = {}
+    running: dict[int, InProcessClient] = {}
     yield running
     for test_client in running.values():
         test_client.__exit__(None, None, None)
@@ -405,8 +433,8 @@ def client(
     app: FastAPI,
     step: Step,
     worker_apps: dict[tuple[Step, str], tuple[FastAPI, dict]],
-    worker_clients: dict[int, TestClient],
-) -> Iterator[TestClient]:
+    worker_clients: dict[int, InProcessClient],
+) -> Iterator[InProcessClient]:
     """An HTTP client for the app, whose lifespan has run.
 
     Against a step with authentication it signs up with a password and acts
@@ -418,11 +446,11 @@ def client(
     if kept and id(app) in worker_clients:
         test_client = worker_clients[id(app)]
     else:
-        test_client = TestClient(app).__enter__()
+        test_client = InProcessClient(app).__enter__()
         if kept:
             worker_clients[id(app)] = test_client
     test_client.cookies.clear()
-    test_client.headers = Headers(DEFAULT_HEADERS)
+    test_client.headers = test_client.initial_headers
     test_client.auth = auth.acting_as_owner(step)
     recorded = exchange.recorder(request.node)
     test_client.event_hooks = {
@@ -447,7 +475,7 @@ def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def anonymous(client: TestClient) -> TestClient:
+def anonymous(client: InProcessClient) -> InProcessClient:
     """The test says who is asking: its client adds no token of its own."""
     client.auth = None
     return client
