@@ -208,19 +208,20 @@ BAD_AUTHORIZATION: dict[str, Callable[[int], str | bytes | None]] = {
 }
 
 
-@pytest.mark.parametrize("make", BAD_AUTHORIZATION.values(), ids=BAD_AUTHORIZATION.keys())
-def test_a_bad_token_is_401_with_www_authenticate(client: TestClient, make) -> None:
+def test_a_bad_token_is_401_with_www_authenticate(client: TestClient) -> None:
     ada = sign_up(client, "ada")
     post = client.post(
         f"/users/{ada['id']}/posts", json=permissions.POST, headers=headers_for(ada)
     ).json()
-    authorization = make(ada["id"])
-    headers = {"Authorization": authorization} if authorization is not None else {}
+    for case, make in BAD_AUTHORIZATION.items():  # each refused: none changes the post
+        authorization = make(ada["id"])
+        headers = {"Authorization": authorization} if authorization is not None else {}
 
-    assert_unauthorized(client.get("/users/me", headers=headers))
-    assert_unauthorized(client.patch(f"/posts/{post['id']}", json={"title": "x"}, headers=headers))
-    # Authentication comes first: a post that does not exist is a 401 too.
-    assert_unauthorized(client.delete(f"/posts/{ABSENT_ID}", headers=headers))
+        assert_unauthorized(client.get("/users/me", headers=headers), case=case)
+        patched = client.patch(f"/posts/{post['id']}", json={"title": "x"}, headers=headers)
+        assert_unauthorized(patched, case=case)
+        # Authentication comes first: a post that does not exist is a 401 too.
+        assert_unauthorized(client.delete(f"/posts/{ABSENT_ID}", headers=headers), case=case)
     assert client.get(f"/posts/{post['id']}").json() == post
 
 

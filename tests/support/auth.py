@@ -231,12 +231,18 @@ def secrets_in(value: Any, echoed: bool = False, *, passwords: bool = True) -> l
     return found
 
 
-def assert_unauthorized(response: httpx2.Response, detail: str | None = None) -> None:
-    """A 401 that asks for a bearer token (and says `detail`, when given)."""
-    assert response.status_code == 401, response.text
-    assert response.headers["www-authenticate"] == "Bearer"
+def assert_unauthorized(
+    response: httpx2.Response, detail: str | None = None, *, case: str = ""
+) -> None:
+    """A 401 that asks for a bearer token (and says `detail`, when given).
+
+    `case`: what was sent, named in the failure when one test sends many.
+    """
+    sent = f"{case}: " if case else ""
+    assert response.status_code == 401, f"{sent}{response.text}"
+    assert response.headers.get("www-authenticate") == "Bearer", f"{sent}{response.headers}"
     if detail is not None:
-        assert response.json() == {"detail": detail}
+        assert response.json() == {"detail": detail}, sent
 
 
 class SecretShown(AssertionError):

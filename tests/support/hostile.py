@@ -70,9 +70,11 @@ def strict_json(text: str) -> object:
     return json.loads(text, parse_constant=refuse)
 
 
-def assert_refused(response: httpx2.Response) -> None:
-    assert 400 <= response.status_code < 500, (response.status_code, response.text)
-    assert strict_json(response.text)["detail"], response.text
+def assert_refused(response: httpx2.Response, case: str = "") -> None:
+    """A 4xx with a `detail`, in strict JSON. `case`: what was sent, named when it is not."""
+    sent = f"{case}: " if case else ""
+    assert 400 <= response.status_code < 500, f"{sent}{response.status_code} {response.text}"
+    assert strict_json(response.text)["detail"], f"{sent}{response.text}"
 
 
 def post(client: TestClient | httpx2.Client, path: str, body: bytes, content_type: str | None):
