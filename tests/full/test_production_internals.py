@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import sys
 
 import pytest
@@ -19,6 +18,7 @@ from redis.asyncio import Redis
 
 from shared.catalog import Step
 from tests.support import apps, redis
+from tests.support.production import closed_port
 
 # The fixtures of a Redis server and of a database of this worker's own on it.
 redis_server, redis_url = redis.redis_server, redis.redis_url
@@ -29,13 +29,6 @@ pytestmark = [
     pytest.mark.backends("sqlite"),
     pytest.mark.taught("request-ids-and-logs"),
 ]
-
-
-def closed_port() -> int:
-    """A local port nothing listens on: a connection to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_json_log_line_is_one_object_with_the_request_and_the_exception(

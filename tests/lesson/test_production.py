@@ -8,71 +8,31 @@ would: the variables set, then the app imported and started.
 from __future__ import annotations
 
 import re
-import socket
-import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 
 import pytest
-from fastapi.testclient import TestClient
 
 from shared.catalog import Step
-from tests.support import apps, auth
+from tests.support import apps, auth, production
 from tests.support.auth import PASSWORD, sign_up
+from tests.support.inprocess import InProcessClient
+from tests.support.production import StartWith, attempt, closed_port
 
+# Its tests that wait for time to pass (a window that ends, a Redis that never
+# answers) are in tier full: tests/full/test_production_timing.py.
 pytestmark = [
     pytest.mark.requires("production"),
     pytest.mark.taught("why-it-is-built-this-way"),
     pytest.mark.usefixtures("signing_key", "anonymous"),
 ]
 
-WRONG = "not the password"
-StartWith = Callable[..., AbstractContextManager[TestClient]]
-
-
-@pytest.fixture
-def start_with(
-    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> StartWith:
-    """Start the step's app on these settings (environment variables), on the test's database."""
-
-    @contextmanager
-    def started(**settings: str) -> Iterator[TestClient]:
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        app = apps.load(step, database_url, monkeypatch)
-        auth.hash_cheaply(step, request)
-        with TestClient(app) as client:
-            yield client
-
-    return started
-
-
-def closed_port() -> int:
-    """A local port nothing listens on: a connection to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A local port that accepts connections and never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield sock.getsockname()[1]
-
-
-def attempt(client: TestClient, username: str, password: str = WRONG):
-    return client.post("/auth/token", data={"username": username, "password": password})
-
+# A fixture of tests/support/production.py.
+start_with = production.start_with
 
 # Health ----------------------------------------------------------------------
 
 
 @pytest.mark.taught("health-checks")
-def test_live_says_ok_without_a_token(client: TestClient) -> None:
+def test_live_says_ok_without_a_token(client: InProcessClient) -> None:
     """GET /health/live answers 200 {"status": "ok"}, to anyone."""
     response = client.get("/health/live")
     assert response.status_code == 200
@@ -80,7 +40,7 @@ def test_live_says_ok_without_a_token(client: TestClient) -> None:
 
 
 @pytest.mark.taught("health-checks")
-def test_ready_when_the_database_answers(client: TestClient) -> None:
+def test_ready_when_the_database_answers(client: InProcessClient) -> None:
     """GET /health/ready answers 200 and names each check when the database answers."""
     response = client.get("/health/ready")
     assert response.status_code == 200
@@ -100,25 +60,11 @@ def test_ready_is_503_naming_redis_when_it_refuses_connections(start_with: Start
     }
 
 
-@pytest.mark.taught("health-checks")
-def test_ready_gives_up_on_a_silent_redis_after_a_second(
-    start_with: StartWith, silent_port: int
-) -> None:
-    """GET /health/ready answers within about a second when Redis never answers: 503, timeout."""
-    with start_with(REDIS_URL=f"redis://127.0.0.1:{silent_port}/0") as client:
-        started = time.monotonic()
-        response = client.get("/health/ready")
-        elapsed = time.monotonic() - started
-    assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "redis": "timeout"}
-    assert 0.9 < elapsed < 3, elapsed
-
-
 # Request ids -----------------------------------------------------------------
 
 
 @pytest.mark.taught("request-ids-and-logs")
-def test_every_response_gets_a_new_request_id(client: TestClient) -> None:
+def test_every_response_gets_a_new_request_id(client: InProcessClient) -> None:
     """Every response carries X-Request-ID; without one from the client, a new one each time."""
     responses = [
         client.get("/"),
@@ -135,7 +81,7 @@ def test_every_response_gets_a_new_request_id(client: TestClient) -> None:
 @pytest.mark.parametrize(
     "given", ["3f2c9a1e-7b4d-4c1a-9e2f-0a1b2c3d4e5f", "req-42", "abc.DEF_123:9"]
 )
-def test_a_well_formed_request_id_is_sent_back(client: TestClient, given: str) -> None:
+def test_a_well_formed_request_id_is_sent_back(client: InProcessClient, given: str) -> None:
     """A well-formed X-Request-ID from the client (a proxy's, a trace id) comes back as sent."""
     response = client.get("/tasks", headers={"X-Request-ID": given})
     assert response.headers["x-request-id"] == given
@@ -143,7 +89,7 @@ def test_a_well_formed_request_id_is_sent_back(client: TestClient, given: str) -
 
 @pytest.mark.taught("request-ids-and-logs")
 @pytest.mark.parametrize("given", ["two words", "x" * 129, 'quote"d', "", "{json}"])
-def test_a_malformed_request_id_is_replaced(client: TestClient, given: str) -> None:
+def test_a_malformed_request_id_is_replaced(client: InProcessClient, given: str) -> None:
     """An X-Request-ID that could forge or break a log line is replaced by a new one."""
     response = client.get("/tasks", headers={"X-Request-ID": given})
     replaced = response.headers["x-request-id"]
@@ -231,18 +177,6 @@ def test_attempts_past_the_address_limit_get_429(start_with: StartWith) -> None:
     assert 1 <= int(refused.headers["retry-after"]) <= 60
 
 
-@pytest.mark.taught("the-login-rate-limit")
-def test_the_window_ends_and_the_attempts_count_again(start_with: StartWith) -> None:
-    """When the window ends, a username refused with 429 may try again."""
-    with start_with(LOGIN_RATE_LIMIT="1/second", LOGIN_IP_RATE_LIMIT="100/minute") as client:
-        sign_up(client, "ada")
-        assert attempt(client, "ada").status_code == 401
-        refused = attempt(client, "ada", PASSWORD)
-        assert refused.status_code == 429
-        time.sleep(int(refused.headers["retry-after"]) + 0.1)
-        assert attempt(client, "ada", PASSWORD).status_code == 200
-
-
 @pytest.mark.internals
 @pytest.mark.taught("the-login-rate-limit")
 def test_a_429_spends_no_password_hash(
@@ -314,7 +248,7 @@ def test_a_bad_setting_stops_the_start_with_one_line_naming_it(
         monkeypatch.setenv(name, value)
     if not named:  # production with both: it starts
         monkeypatch.setenv("SECRET_KEY", auth.TEST_SECRET_KEY)
-        with TestClient(apps.load(step, database_url, monkeypatch)) as client:
+        with InProcessClient(apps.load(step, database_url, monkeypatch)) as client:
             assert client.get("/health/live").status_code == 200
         return
     with pytest.raises(SystemExit) as stopped:
