@@ -158,12 +158,15 @@ docs-offline: $(STAMP)
 
 # A step as a project of your own, outside this repository: its code, the
 # plumbing it uses, its pinned dependencies, its migrations, its contract tests
-# (see docs/start-your-own.md). DEST must be a new or empty folder.
+# (see docs/start-your-own.md). DEST must be a new or empty folder. NAME is the
+# app's title (its /docs, README and pyproject.toml); by default, DEST's name.
 #   make export STEP=6 DEST=../my-api   step 6 as a standalone project in ../my-api
+#   make export STEP=5 DEST=../my-api NAME="My API"   step 5, as the app called My API
 .PHONY: export
 export: $(STAMP)
 	@$(BIN)/python -m shared.export $(or $(STEP),$(error say which step: make export STEP=6 DEST=../my-api)) \
-		$(or $(DEST),$(error say where: make export STEP=6 DEST=../my-api))
+		$(or $(DEST),$(error say where: make export STEP=6 DEST=../my-api)) \
+		$(if $(NAME),--name "$(NAME)")
 
 # Every persistent step under load, on loopback (about 2 minutes on 2 cores):
 # prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.

@@ -3,11 +3,11 @@
 The fast tests (part of `make test`) check what an export writes. The tests
 marked `export` (run by CI: `pytest -m export`) do what a learner does with
 each exported step: a venv made by the interpreter's own pip, the README's
-set-up (its requirements.lock, hash-checked), the README's run command, one
-record created and read over HTTP, and the project's own `pytest`, which must
-pass. Each step's check is one test
-(one venv), up to a few minutes long: CI runs them with a longer watchdog than
-the suite's 7 minutes (pyproject.toml), as
+set-up (its requirements.lock, hash-checked), the README's run command, its
+welcome naming the app by the NAME it was given, one record created and read
+over HTTP, and the project's own `pytest`, which must pass. Each step's check
+is one test (one venv), up to a few minutes long: CI runs them with a longer
+watchdog than the suite's 7 minutes (pyproject.toml), as
 
     pytest -p no:cacheprovider -n 2 -o faulthandler_timeout=1200 -m export \
         tests/tutorial/test_export.py
@@ -15,15 +15,20 @@ the suite's 7 minutes (pyproject.toml), as
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
+import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from shared import catalog, export
 from shared.catalog import ROOT, STEPS
@@ -96,6 +101,121 @@ def test_an_exported_project_imports_nothing_of_this_repository(tmp_path: Path) 
     assert json.loads(result.stdout) == []
     assert "app.main" in modules_of(project)
     assert "tests.conftest" in modules_of(project)
+
+
+# --- the learner's own project: its name, its words, its dependencies ---------------
+
+NAME = "Ada's Library API"
+
+
+@pytest.fixture(scope="module", params=[5, catalog.latest().number], ids=lambda n: f"step{n:02d}")
+def named(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A step exported as the app called NAME (step 5: no logins; the newest: everything)."""
+    project = tmp_path_factory.mktemp(f"export{request.param}") / "library"
+    export.export(catalog.get(request.param), project, NAME)
+    return project
+
+
+def offers_logins(project: Path) -> bool:
+    """Whether the exported app has logins, as its tests' contract.py says."""
+    contract = (project / "tests" / "support" / "contract.py").read_text()
+    features = re.search(r"^PROJECT = Project\((.*?)\)$", contract, re.MULTILINE | re.DOTALL)
+    assert features, contract
+    return '"auth"' in features[1]
+
+
+def test_the_app_is_called_by_its_name(named: Path) -> None:
+    """NAME is the app's title (its /docs and its welcome), the README's and the package's."""
+    assert f"title={json.dumps(NAME)}," in (named / "app" / "main.py").read_text()
+    assert (named / "README.md").read_text().startswith(f"# {NAME}\n")
+    package = tomllib.loads((named / "pyproject.toml").read_text())["project"]
+    assert package["name"] == "ada-s-library-api"
+    assert package["description"].startswith(NAME)
+    contract = (named / "tests" / "support" / "contract.py").read_text()
+    assert f"title={json.dumps(NAME)}" in contract
+
+
+def test_its_welcome_names_the_app_and_no_step(named: Path, tmp_path: Path) -> None:
+    """GET / answers with the app's title: no step number, no lesson's title."""
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", WELCOME, str(named)],
+        cwd=named,
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'welcome.db'}", "SECRET_KEY": "k" * 32},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"title": NAME, "docs": "/docs"}
+
+
+# Imports the project's app from its folder and prints GET /'s body (the lifespan,
+# which would need a migrated database, does not run outside `with`).
+WELCOME = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from fastapi.testclient import TestClient
+from app.main import app
+print(TestClient(app).get("/").text)
+"""
+
+
+def test_nothing_in_it_speaks_of_steps(named: Path) -> None:
+    """`grep -ri step` in the project finds nothing: no comment, option, name or test id."""
+    found = [
+        f"{path.relative_to(named)}:{number}: {line.strip().decode(errors='replace')}"
+        for path in sorted(named.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+        for number, line in enumerate(path.read_bytes().splitlines(), 1)
+        if re.search(b"step", line, re.IGNORECASE)
+    ]
+    assert found == []
+    options = tomllib.loads((named / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert options["ini_options"]["addopts"] == ["-rfE", "--strict-markers", "--backend=sqlite"]
+    assert not (named / "tests" / "support" / "catalog.py").exists()
+
+
+def imported_tops(project: Path) -> set[str]:
+    """The top-level modules the project's files import, at their top or in a function."""
+    return {
+        module.split(".")[0]
+        for path in project.rglob("*.py")
+        for module in export.imported_modules(path)
+    }
+
+
+def test_its_dependencies_are_the_ones_its_code_imports(named: Path) -> None:
+    """Each package pyproject.toml names is imported by the project's code or tests, or
+    loaded by name by what it runs (uvicorn, email-validator, ...); the lock holds them
+    and what they need, nothing else."""
+    package = tomllib.loads((named / "pyproject.toml").read_text())["project"]
+    named_requirements = package["dependencies"] + package["optional-dependencies"]["dev"]
+    loaded_by_name = {
+        canonicalize_name(Requirement(r).name)
+        for requirements in export.LOADED_BY_NAME.values()
+        for r in requirements
+    } | {canonicalize_name(Requirement(r).name) for r in export.DEV_ALWAYS}
+    providers = importlib.metadata.packages_distributions()
+    imported = {
+        canonicalize_name(distribution)
+        for top in imported_tops(named)
+        for distribution in providers.get(top, [])
+    }
+    names = {canonicalize_name(Requirement(r).name) for r in named_requirements}
+    assert names - imported - loaded_by_name == set()
+    locked = set(re.findall(r"^([a-z0-9-]+)==", (named / "requirements.lock").read_text(), re.M))
+    assert names <= locked
+
+
+def test_an_export_without_logins_installs_no_login_library(named: Path) -> None:
+    """Step 5 has no passwords or tokens: neither pwdlib nor PyJWT, nor Argon2, is installed
+    (the tests' helpers for logins import them only where they are used)."""
+    locked = set(re.findall(r"^([a-z0-9-]+)==", (named / "requirements.lock").read_text(), re.M))
+    logins = {"pwdlib", "pyjwt", "argon2-cffi"}
+    if offers_logins(named):
+        assert logins <= locked
+    else:
+        assert locked & logins == set()
 
 
 def documented_exports() -> list[str]:
@@ -171,7 +291,7 @@ def test_an_exported_step_installs_serves_and_passes_its_own_tests(
 ) -> None:
     step = catalog.get(number)
     project = tmp_path / "my-api"
-    export.export(step, project)
+    export.export(step, project, NAME)
     bin_dir = project / ".venv" / "bin"
 
     # The README's set-up, as written: a venv made by this interpreter, with the pip it
@@ -202,6 +322,7 @@ def test_an_exported_step_installs_serves_and_passes_its_own_tests(
         cwd=project,
         log_path=tmp_path / "uvicorn.log",
     ) as server:
+        assert request("GET", f"{server.url}/") == (200, {"title": NAME, "docs": "/docs"})
         status, task = request("POST", f"{server.url}/tasks", {"title": "Buy milk"})
         assert status == 201
         assert request("GET", f"{server.url}/tasks/{task['id']}") == (200, task)
