@@ -1,11 +1,13 @@
 """`make bench`: how fast each persistent step is, as a user would feel it.
 
-    python -m shared.bench            the full run (about 5 minutes on 2 cores)
-    python -m shared.bench --help     smaller data sets, fewer requests, other output
+    python -m shared.bench                the default run (about 3 minutes on 2 cores)
+    python -m shared.bench --experiments  with every A/B experiment too
+    python -m shared.bench --help         smaller data sets, fewer requests, other output
 
 Each step runs in its own uvicorn (one worker, no access log) on loopback,
 seeded with a fixed data set, and is driven from this process with a fixed
-number of requests at a fixed concurrency. The results go to
+number of requests at a fixed concurrency, by wrk when it is installed (else
+by the Python driver, driver.py). The results go to
 docs/assets/benchmark/ (JSON, a Markdown table and an SVG chart), which the
 "How fast is it?" page shows.
 """

@@ -78,6 +78,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--step", type=int, action="append", default=[], help="only this step (repeatable)"
     )
+    parser.add_argument(
+        "--experiments",
+        action="store_true",
+        help="the A/B experiments too (journal, writers, pool, loading, profile, commits, "
+        "sync vs async): several minutes more",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=("wrk", "python"),
+        default=defaults.generator,
+        help=f"the load generator (default here: {defaults.generator}; wrk when installed)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder")
     parser.add_argument(
         "--baseline", type=Path, default=BASELINE, help="results.json to compare with, if it exists"
@@ -105,6 +117,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         postgres_url=args.postgres,
         sync_async_steps=tuple(args.sync_async),
         steps=tuple(args.step),
+        generator=args.generator,
+        experiments=args.experiments,
     )
 
 

@@ -1,52 +1,31 @@
-"""The ceiling: the cheapest endpoint FastAPI can serve on this machine.
+"""The ceiling: the cheapest answer FastAPI gives on this machine, the unit of every ratio.
 
-Every result is also reported as a multiple of this app's server CPU per
-request (and a fraction of its requests per second) under the same load,
-which cancels out most of how fast the machine is. The endpoint is a `def`,
-like the steps' endpoints, so that both pay for FastAPI's thread pool and the
-difference is the step's own work.
-
-The other paths measure what a thread-pool hop costs (the hops experiment):
-the same constant from an `async def` (no hop), and from a `def` that takes a
-dependency with `yield`, sync like the steps' `get_db` (two more hops: FastAPI
-enters and leaves it in the thread pool) or async (no more hops).
+A FastAPI app of its own with one `def` route, like the steps' endpoints (so
+both pay for FastAPI's thread pool), that returns a constant JSON object of
+about 190 bytes (about one user without posts), with no middleware. It is
+served exactly as the steps are: by the same uvicorn, with the same flags,
+through the same wrapper (served.py). A step's row divides its server CPU per
+request by this app's, measured in the same rounds, and prints both figures
+beside the ratio.
 """
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
-app = FastAPI(title="Constant")
+# 189 bytes as FastAPI sends it (no spaces).
+CONSTANT: dict[str, Any] = {
+    "id": 1,
+    "username": "ceiling",
+    "email": "ceiling@example.com",
+    "full_name": "The benchmark's ceiling",
+    "role": "member",
+    "detail": "A constant answer, about the size of one user without its posts.",
+}
+
+app = FastAPI(title="Ceiling")
 
 
 @app.get("/")
-def constant() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@app.get("/async")
-async def constant_async() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-def sync_dependency() -> Iterator[str]:
-    yield "ok"
-
-
-async def async_dependency() -> AsyncIterator[str]:
-    yield "ok"
-
-
-@app.get("/sync-dependency")
-def constant_with_sync_dependency(
-    value: Annotated[str, Depends(sync_dependency)],
-) -> dict[str, str]:
-    return {"status": value}
-
-
-@app.get("/async-dependency")
-def constant_with_async_dependency(
-    value: Annotated[str, Depends(async_dependency)],
-) -> dict[str, str]:
-    return {"status": value}
+def constant() -> dict[str, Any]:
+    return CONSTANT

@@ -29,7 +29,7 @@ LOAD_EXPERIMENTS = ("journal", "hops", "writers", "pool", "loading", "profile", 
 # The endpoints the profile breaks down (besides the ceiling's).
 PROFILED = ("GET /users/{id}", "GET /posts?limit=100", "POST /users")
 PROFILE_MIN_REQUESTS = 100
-# The hops experiment: the constant endpoint's paths (ceiling.py), how many
+# The hops experiment: the paths of its app (hops.py), how many
 # thread-pool hops FastAPI makes for each, and what they are.
 HOPS = (
     ("/async", 0, "async def"),
@@ -54,22 +54,23 @@ def experiment_step(steps: Sequence[Step]) -> Step | None:
 
 
 def hops_experiment(lab: Lab) -> list[dict[str, Any]]:
-    """The constant endpoint with no, two or four thread-pool hops, taking turns in rounds."""
+    """The ceiling's constant with no, two or four thread-pool hops, taking turns in rounds."""
     endpoints = [
         Endpoint(f"GET {path}", "", 200, lambda count, _t, _d, p=path: [Request("GET", p)] * count)
         for path, _hops, _how in HOPS
     ]
     rounds = round_count(lab.settings.requests, lab.settings.concurrency)
-    server = lab.ceiling
-    assert server is not None
-    warmup_errors = [
-        lab.warm_up(server, endpoint, Data(), lab.settings.warmup) for endpoint in endpoints
-    ]
     measured: list[list[Measured]] = [[] for _ in endpoints]
-    for _ in range(rounds):
-        for endpoint, loads in zip(endpoints, measured, strict=True):
-            requests = endpoint.make(lab.settings.requests // rounds, "", Data())
-            loads.append(lab.measured_load(server, endpoint, requests))
+    with ExitStack() as stack:
+        server = lab.ceiling_server("hops")
+        lab.start_all(stack, [server])
+        warmup_errors = [
+            lab.warm_up(server, endpoint, Data(), lab.settings.warmup) for endpoint in endpoints
+        ]
+        for _ in range(rounds):
+            for endpoint, loads in zip(endpoints, measured, strict=True):
+                requests = endpoint.make(lab.settings.requests // rounds, "", Data())
+                loads.append(lab.measured_load(server, endpoint, requests))
     rows = []
     for (_path, hops, how), endpoint, loads, errors in zip(
         HOPS, endpoints, measured, warmup_errors, strict=True

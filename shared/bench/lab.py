@@ -339,12 +339,14 @@ class Lab:
         ]
         return summarize(loads, warmup_errors)
 
-    def ceiling_server(self, *, profile: bool = False) -> UvicornServer:
+    def ceiling_server(self, app: str = "", *, profile: bool = False) -> UvicornServer:
+        """The ceiling (ceiling.py), or with `app="hops"` the hops experiment's app (hops.py)."""
+        env = {"BENCH_STEP": app, "BENCH_VARIANT": "", "BENCH_PROFILE": "1" if profile else ""}
         return UvicornServer(
             "shared.bench.served:app",
-            env={"BENCH_STEP": "", "BENCH_VARIANT": "", "BENCH_PROFILE": "1" if profile else ""},
+            env=env,
             extra_args=server_args(1),
-            log_path=self.workdir / f"ceiling{'-profiled' * profile}.log",
+            log_path=self.workdir / f"{app or 'ceiling'}{'-profiled' * profile}.log",
         )
 
     def measure_ceiling(self) -> dict[str, Any]:

@@ -75,15 +75,22 @@ def summarize(loads: Sequence[Measured], warmup_errors: int) -> dict[str, Any]:
     # The server's own CPU does not depend on how fast the driver is; the
     # driver shares the machine, so its CPU is reported too. The median of
     # the rounds leaves out a round that something else on the machine slowed.
-    summary["server_cpu_us"] = round(statistics.median(m.cpu_per_request_s for m in loads) * 1e6, 1)
+    summary["server_cpu_us"] = round(statistics.median(m.cpu_per_request_s for m in loads) * 1e6)
     summary["driver_cpu_us"] = round(sum(m.driver_cpu_s for m in loads) * 1e6 / done, 1)
-    # Each round against the ceiling's CPU measured right after it: both
-    # under the same conditions, which a busy machine changes from minute
-    # to minute.
-    ratios = [m.cpu_per_request_s / m.ceiling_cpu_s for m in loads if m.ceiling_cpu_s]
-    if ratios:
-        summary["cpu_ratio"] = round(statistics.median(ratios), 2)
+    # Each round is followed by as many requests to the ceiling, under the
+    # same conditions (a busy machine changes them from minute to minute).
+    # The row keeps the median of those, and its ratio is the quotient of
+    # the two figures as printed (whole microseconds), nothing else.
+    ceilings = [m.ceiling_cpu_s for m in loads if m.ceiling_cpu_s]
+    if ceilings:
+        summary["ceiling_cpu_us"] = round(statistics.median(ceilings) * 1e6)
+        summary["cpu_ratio"] = cpu_ratio(summary["server_cpu_us"], summary["ceiling_cpu_us"])
     return summary
+
+
+def cpu_ratio(server_cpu_us: int, ceiling_cpu_us: int) -> float:
+    """A row's server CPU per request in units of the ceiling's, to one decimal, as printed."""
+    return round(server_cpu_us / max(ceiling_cpu_us, 1), 1)
 
 
 def round_count(count: int, concurrency: int) -> int:

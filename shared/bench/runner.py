@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from dataclasses import asdict
 from typing import Any
 
+from shared.bench import report, wrk
 from shared.bench.endpoints import CEILING, ENDPOINTS, Data
 from shared.bench.experiments import (
     LOAD_EXPERIMENTS,
@@ -65,12 +66,13 @@ class Benchmark(Lab):
             row["ceiling_ratio"] = round(row["requests_per_s"] / ceiling_rps, 3)
         return {
             "settings": asdict(self.settings),
+            "generator": self.generator_name(),
             "ceiling": {
                 "before": ceiling_before,
                 "between": ceiling_between,
                 "after": ceiling_after,
                 "requests_per_s": ceiling_rps,
-                "server_cpu_us": round(ceiling_cpu, 1),
+                "server_cpu_us": round(ceiling_cpu),
             },
             "endpoints": endpoints,
             "auth": auth_costs,
@@ -81,6 +83,12 @@ class Benchmark(Lab):
 
     def _experiments(self) -> dict[str, Any]:
         experiments: dict[str, Any] = {name: [] for name in (*LOAD_EXPERIMENTS, "batch")}
+        experiments["hops"] = hops_experiment(self)
+        if not self.settings.experiments:
+            self.skipped["the A/B experiments"] = (
+                "asked for with --experiments (make bench BENCH_ARGS=--experiments)"
+            )
+            return experiments
         step = experiment_step(self.steps)
         if step is None:
             self.skipped["experiments"] = "no step without async among those measured"
@@ -89,7 +97,6 @@ class Benchmark(Lab):
             experiments |= write_and_pool_experiments(self, step)
             experiments |= {
                 "batch": batch_experiment(self, step),
-                "hops": hops_experiment(self),
                 "loading": loading_experiment(self, with_posts) if with_posts else [],
                 "profile": profile_experiment(self, step),
             }
@@ -97,6 +104,11 @@ class Benchmark(Lab):
         if pair is not None:
             experiments["async"] = sync_async_experiment(self, *pair)
         return experiments
+
+    def generator_name(self) -> str:
+        if self.settings.generator == "wrk":
+            return f"wrk ({wrk.version()}, one thread)"
+        return report.PYTHON_DRIVER
 
     def _production(self, experiments: dict[str, Any]) -> dict[str, Any]:
         """Step 8's rows on PostgreSQL (workers, limiter); what else the limiter's figures need."""

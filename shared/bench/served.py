@@ -13,8 +13,9 @@ The step itself is imported unchanged. This wrapper only
   run the same step code.
 
 Environment: BENCH_STEP (the step's package, e.g. `step02_sqlite`; empty for
-the constant endpoint of ceiling.py, served through the same wrapper so that
-both pay for it) and, optionally, BENCH_VARIANT (a key of VARIANTS).
+the ceiling, ceiling.py, served through the same wrapper so that both pay for
+it; `hops` for the hops experiment's app, hops.py) and, optionally,
+BENCH_VARIANT (a key of VARIANTS).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy.orm import ORMExecuteState, lazyload, selectinload
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.bench import COUNTERS_PATH, DISPOSE_PATH, PROFILE_PATH, ceiling
+from shared.bench import COUNTERS_PATH, DISPOSE_PATH, PROFILE_PATH, ceiling, hops
 from shared.bench.profile import CpuProfiler, supported
 
 # SQLite's own defaults are journal_mode=DELETE and synchronous=FULL. Every
@@ -222,8 +223,9 @@ VARIANTS: dict[str, Callable[[ModuleType], None]] = {
 
 def build(package: str, variant: str = "", profile: bool = False) -> CountingApp:
     profiler = CpuProfiler().start() if profile and supported() else None
-    if not package:
-        return CountingApp(ceiling.app, None, profiler)
+    constant_apps = {"": ceiling.app, "hops": hops.app}
+    if package in constant_apps:
+        return CountingApp(constant_apps[package], None, profiler)
     main = importlib.import_module(f"steps.{package}.main")
     database = importlib.import_module(f"steps.{package}.database")
     if variant:

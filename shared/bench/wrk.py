@@ -8,7 +8,7 @@ and does not depend on the generator; its requests per second and latencies
 do, and each table says which generator produced it.
 
 wrk runs for a duration, not a count: a Lua script (written per load) hands
-out the requests in order, stops after the last answer, and prints every
+out the requests in order, each once, stops after the last answer, and prints every
 latency it recorded (its histogram, to the microsecond) and the number of
 answers with another status than the expected one.
 """
@@ -44,7 +44,7 @@ local requests = {%(requests)s}
 local total = %(total)d
 local expected = %(expected)d
 -- Globals, so that done() can read them through thread:get().
-sent, answered, unexpected, started, elapsed = 0, 0, 0, nil, nil
+sent, promised, answered, unexpected, started, elapsed = 0, 0, 0, 0, nil, nil
 
 function setup(thread)
   threads = threads or {}
@@ -52,9 +52,20 @@ function setup(thread)
 end
 
 function request()
+  -- wrk asks for one request before the run, to check the script: not sent.
+  if promised == 0 then return requests[1] end
   started = started or seconds()
   sent = sent + 1
-  return requests[(sent - 1) %% #requests + 1]
+  return requests[sent]
+end
+
+-- Asked before each request of each connection: once every request is
+-- promised to a connection, the others wait until the run ends, so that no
+-- request is ever sent twice.
+function delay()
+  if promised >= total then return 3600000 end
+  promised = promised + 1
+  return 0
 end
 
 function response(status, headers, body)
@@ -119,11 +130,8 @@ def run_wrk(
     """Send every request once, `concurrency` at a time, from one wrk thread."""
     if not requests:
         return LoadResult(0, 0.0, (), {})
-    # Past the last request, the first ones again: connections still
-    # waiting for their answer when wrk stops may have sent one more.
-    cycle = [*requests, *requests[: concurrency + 1]]
     script = SCRIPT % {
-        "requests": ",".join(_lua_string(request.encode(port)) for request in cycle),
+        "requests": ",".join(_lua_string(request.encode(port)) for request in requests),
         "total": len(requests),
         "expected": expected_status,
         "mark": RESULT_MARK,
@@ -134,7 +142,8 @@ def run_wrk(
         path.write_text(script)
         options = {
             "--threads": "1",
-            "--connections": str(concurrency),
+            # No more connections than requests: each sends its first at once.
+            "--connections": str(min(concurrency, len(requests))),
             "--duration": f"{max(1, round(time_limit_s))}s",
             "--timeout": f"{round(REQUEST_TIMEOUT_S)}s",
             "--script": str(path),
