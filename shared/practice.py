@@ -201,6 +201,12 @@ def pytest_command(
         "tests.support.judge",
         "-p",
         "no:cacheprovider",
+        # Nothing the judge runs measures coverage or uses anyio's test
+        # runner: neither plugin is loaded, in each of its processes.
+        "-p",
+        "no:cov",
+        "-p",
+        "no:anyio",
         "-q",
         "--no-header",
         "--tb=no",
