@@ -61,7 +61,7 @@ UNREACHED_RATE = "1000000/minute"
 
 @dataclass(frozen=True)
 class Settings:
-    requests: int = 1000
+    requests: int = 600
     concurrency: int = 16
     warmup: int = 100
     tasks: int = 1000
@@ -98,12 +98,6 @@ class DataSet:
     tasks: int
     users: int
     posts_per_user: int
-
-
-def driver_cpu_s() -> float:
-    """The CPU seconds of this process and of the children it has waited for (wrk)."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 class Lab:
@@ -287,9 +281,9 @@ class Lab:
     ) -> Measured:
         """One load, then as many requests to the ceiling, under the same conditions."""
         before = self._server_counters(server)
-        driver_before = driver_cpu_s()
+        driver_before = self.generator_cpu_s()
         result = self.load(server, endpoint, requests, concurrency)
-        driver_cpu = driver_cpu_s() - driver_before
+        driver_cpu = self.generator_cpu_s() - driver_before
         after = self._server_counters(server)
         return Measured(
             result,
@@ -298,6 +292,14 @@ class Lab:
             driver_cpu_s=driver_cpu,
             ceiling_cpu_s=self._ceiling_cpu(len(requests), concurrency),
         )
+
+    def generator_cpu_s(self) -> float:
+        """The CPU seconds the load generator has used so far: the Python driver runs in this
+        process; wrk in a child (once it has ended: writing its script is not load)."""
+        if self.settings.generator != "wrk":
+            return time.process_time()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return children.ru_utime + children.ru_stime
 
     def _server_counters(self, server: UvicornServer) -> dict[str, float]:
         """The server's statements and CPU seconds so far (statements: 0 over several workers,

@@ -29,12 +29,15 @@ from fastapi.testclient import TestClient
 
 from shared import catalog
 from shared.bench import ceiling, postgres, production, report
+from shared.bench.driver import Request
 from shared.bench.experiments import experiment_step
 from shared.bench.lab import Lab
 from shared.bench.lab import Settings as BenchSettings
 from shared.bench.measure import process_tree_cpu_s
 from shared.bench.sync_async import sync_async_steps
+from shared.bench.wrk import run_wrk
 from shared.catalog import ROOT
+from shared.server import UvicornServer
 
 REQUESTS = 8
 HASHING_REQUESTS = 2
@@ -346,3 +349,16 @@ def test_the_ceiling_is_one_def_route_returning_a_constant_with_no_middleware() 
         answer = client.get("/")
     assert answer.json() == ceiling.CONSTANT
     assert 180 <= len(answer.content) <= 200
+
+
+@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed")
+def test_wrk_sends_each_request_once_and_stops_at_the_last_answer(tmp_path: Path) -> None:
+    with UvicornServer("shared.bench.ceiling:app", log_path=tmp_path / "ceiling.log") as server:
+        started = time.monotonic()
+        constant = [Request("GET", "/")] * 37
+        found = run_wrk(server.port, constant, expected_status=200, concurrency=16)
+        missing = [Request("GET", f"/{n}") for n in range(5)]
+        not_found = run_wrk(server.port, missing, expected_status=200, concurrency=16)
+    assert time.monotonic() - started < 30  # not wrk's whole --duration
+    assert (found.requests, found.errors, len(found.latencies_s)) == (37, {}, 37)
+    assert (not_found.requests, not_found.errors) == (5, {"HTTP 400 or more": 5})
