@@ -218,6 +218,104 @@ def test_an_export_without_logins_installs_no_login_library(named: Path) -> None
         assert locked & logins == set()
 
 
+# --- the page on writing your own tests, followed as written --------------------------
+
+YOUR_TESTS = ROOT / "docs" / "your-tests.md"
+# A block the page asks to write (python) or change (diff) in the project: its title
+# is the file's path.
+TITLED_BLOCK = re.compile(r'```(python|diff) title="([^"]+)"\n(.*?)```', flags=re.DOTALL)
+
+
+def page_export() -> tuple[int, str]:
+    """The step and the NAME of the page's `make export` command."""
+    [command] = [c for c in documented.shell_lines(YOUR_TESTS.read_text()) if "export" in c]
+    words = dict(word.split("=", 1) for word in shlex.split(command) if "=" in word)
+    return int(words["STEP"]), words["NAME"]
+
+
+def apply_diff(path: Path, diff: str) -> None:
+    """A change as the page shows it (context, `-` and `+` lines, no header): the one
+    place of the file with its context and `-` lines gets its context and `+` lines."""
+    old, new = [], []
+    for line in diff.splitlines():
+        mark, text = (line[:1], line[1:]) if line else (" ", "")
+        assert mark in " -+", f"{path.name}: not a line of a diff: {line!r}"
+        if mark in " -":
+            old.append(text)
+        if mark in " +":
+            new.append(text)
+    content = path.read_text()
+    before, after = "\n".join(old) + "\n", "\n".join(new) + "\n"
+    assert content.count(before) == 1, f"{path.name} has not exactly one place for:\n{before}"
+    path.write_text(content.replace(before, after))
+
+
+def follow_the_page(project: Path) -> None:
+    """Every change and new file the page shows, made in the project in the page's order."""
+    blocks = TITLED_BLOCK.findall(YOUR_TESTS.read_text())
+    assert blocks, "the page shows no file to change"
+    for kind, relative, body in blocks:
+        path = project / relative
+        if kind == "diff":
+            apply_diff(path, body)
+        else:
+            assert not path.exists(), f"{relative} is new on the page, but the project has one"
+            path.write_text(body)
+
+
+def run_them() -> list[list[str]]:
+    """The pytest commands of the page's "Run them" section, as argument lists."""
+    section = YOUR_TESTS.read_text().split("\n## Run them\n")[1].split("\n## ")[0]
+    commands = [shlex.split(line) for line in documented.shell_lines(section)]
+    assert commands, "no command in Run them"
+    assert all(command[0] == ".venv/bin/pytest" for command in commands), commands
+    return commands
+
+
+def test_the_page_on_your_own_tests_runs_in_an_exported_project(tmp_path: Path) -> None:
+    """The page's changes, made in the step it exports, and its new tests pass there, with
+    the project's tests of tasks and of migrations (`alembic check` included); CI runs the
+    page's commands as written, the whole suite too, in the project's own venv (below)."""
+    number, name = page_export()
+    project = tmp_path / "my-api"
+    export.export(catalog.get(number), project, name)
+    follow_the_page(project)
+    narrow = [command[1:] for command in run_them() if len(command) > 1]
+    assert narrow, "Run them shows no command for the new tests alone"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-v",
+            f"--basetemp={tmp_path / 'pytest'}",
+            *[argument for command in narrow for argument in command],
+            "tests/lesson/test_tasks.py",
+            "tests/lesson/test_migrations.py",
+        ],
+        cwd=project,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr
+    for relative, body in new_test_files():
+        for name in re.findall(r"^def (test_\w+)", body, flags=re.MULTILINE):
+            assert re.search(rf"{relative}::{name}\[\S+\] PASSED", result.stdout), name
+
+
+def new_test_files() -> list[tuple[str, str]]:
+    """The test files the page writes: (path, text)."""
+    return [
+        (relative, body)
+        for kind, relative, body in TITLED_BLOCK.findall(YOUR_TESTS.read_text())
+        if kind == "python" and relative.startswith("tests/")
+    ]
+
+
 def documented_exports() -> list[str]:
     return [c for c in documented.make_commands() if documented.target(c) == "export"]
 
@@ -338,3 +436,19 @@ def test_an_exported_step_installs_serves_and_passes_its_own_tests(
         timeout=1000,
     )
     assert " passed" in tests.stdout.splitlines()[-1]
+
+    # The page on writing your own tests, on the step it exports: its changes, then its
+    # commands as written, with the project's venv.
+    if number == page_export()[0]:
+        follow_the_page(project)
+        for command in run_them():
+            ran = run_in(
+                project,
+                str(bin_dir / "pytest"),
+                *command[1:],
+                "-p",
+                "no:cacheprovider",
+                f"--basetemp={tmp_path / 'page'}",
+                timeout=1000,
+            )
+            assert " passed" in ran.stdout.splitlines()[-1]
