@@ -137,6 +137,26 @@ class Rewrite:
 # Prose that says the same thing without the tutorial; what still names a step
 # after these is left out (a comment block, a docstring's paragraph).
 PROSE = (
+    # The suite's helpers (tests/support/), as a project with one app reads them.
+    ("Step 6 on: sign up,", "Sign up,"),
+    (
+        "Lets the contract tests of steps 3-5 speak to a step with authentication.",
+        "Lets the contract tests written without logins speak to an app with them.",
+    ),
+    ("this adds what step 6 asks for,", "this adds what logins ask for,"),
+    ("step 6's 401 for a request without a token", "the 401 of a request without a token"),
+    ("the tests of step 6 itself choose", "the tests of logins themselves choose"),
+    ("uses against `step`: ActAsOwner from step 6 on.", "uses: ActAsOwner when it has logins."),
+    ("(docs/contract.md, from step 6 on)", "(the contract)"),
+    ("so that step 7's lines count as run", "so that async code's lines count as run"),
+    ("of one step's user tests", "of the user tests"),
+    ("(in `make test STEP=3`, about", "(about"),
+    ("one per worker, step and backend,", "one per worker and backend,"),
+    ("(and, for a step with migrations, its Alembic revision)", "(and its Alembic revision)"),
+    ("One app per step and database", "One app per database"),
+    ("; an AsyncEngine's (step 7 on) is awaited", "; an AsyncEngine's is awaited"),
+    ("Users' role from step 5 on:", "Users' role:"),
+    ("anyone in step 5, an admin from step 6 on", "anyone, or an admin once there are logins"),
     (
         "Plumbing, not lessons: what every step's app needs but no step teaches.",
         "Plumbing: what the app needs besides its own routes.",
