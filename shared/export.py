@@ -1219,6 +1219,10 @@ Test it:
 .venv/bin/pytest
 ```
 
+A test of your own goes in a new file in `tests/`: a function that asks for the
+`client` fixture gets an HTTP client for the app, on a database emptied for it
+(`tests/conftest.py` has the other fixtures).
+
 {where}
 {admin}"""
 
