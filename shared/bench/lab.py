@@ -72,9 +72,10 @@ class Settings:
     loading_posts_per_user: int = 50
     batch_rows: int = 500
     # Sign-up and login on a step with passwords hash one (about 160 ms of
-    # CPU): they are measured with fewer requests, after fewer warm-up ones.
-    hashing_requests: int = 32
-    hashing_warmup: int = 4
+    # CPU): they are measured with fewer requests (one per connection),
+    # after fewer warm-up ones.
+    hashing_requests: int = 16
+    hashing_warmup: int = 2
     # One hash and one token check, timed in this process (median of these).
     hash_samples: int = 10
     # The sync-vs-async A/B: requests per row, and the connections it is run at.

@@ -219,7 +219,8 @@ def _before_after(results: dict[str, Any], baseline: dict[str, Any]) -> list[str
 
 def _profile(results: dict[str, Any]) -> list[str]:
     rows = results["experiments"].get("profile", [])
-    if not rows and "experiments" in results.get("skipped", {}):
+    skipped = results.get("skipped", {})
+    if not rows and ("experiments" in skipped or not results["settings"].get("experiments")):
         return []
     if not rows:
         return [
