@@ -168,9 +168,12 @@ export: $(STAMP)
 		$(or $(DEST),$(error say where: make export STEP=6 DEST=../my-api)) \
 		$(if $(NAME),--name "$(NAME)")
 
-# Every persistent step under load, on loopback (about 2 minutes on 2 cores):
-# prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
-#   make bench          the benchmark behind docs/benchmark.md
+# Every persistent step under load, on loopback, with wrk when it is installed
+# (else the Python driver): measured at 5 min 9 s on 2 cores shared with three
+# other test runs (201 CPU-seconds; about 3 minutes expected on an idle machine).
+# Prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
+#   make bench                              the benchmark behind docs/benchmark.md
+#   make bench BENCH_ARGS=--experiments     and every A/B experiment, minutes more
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m shared.bench $(BENCH_ARGS)
