@@ -619,7 +619,6 @@ SUITE_REWRITES = {
             "ids=[backend for _, backend in pairs]",
         ),
     ],
-    "tests/lesson/test_tasks.py": [Rewrite('    assert body["step"] == step.number\n', "")],
     "tests/full/test_smoke.py": [
         Rewrite('["step"] == step.number', '["title"] == step.title'),
     ],
@@ -770,6 +769,32 @@ def prune_support(dest: Path) -> None:
             path.unlink()
 
 
+# The welcome test of a project: its app gives the title it was exported with.
+WELCOME_TEST = '''def test_welcome_names_the_step(client: TestClient, step: Step) -> None:
+    """GET / answers with the app's title (tests/support/contract.py)."""
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.json()["title"] == step.title
+'''
+# The suite's tests that a project with one app has in a version of its own.
+REPLACED_TESTS = {"tests/lesson/test_tasks.py": {"test_welcome_names_the_step": WELCOME_TEST}}
+
+
+def with_definitions_replaced(text: str, replaced: dict[str, str], where: str) -> str:
+    """`text` with each top-level definition named in `replaced` (which must be there),
+    decorators included, in place of the suite's."""
+    lines = text.splitlines(keepends=True)
+    for node in reversed(ast.parse(text).body):
+        if (name := defined_name(node)) in replaced:
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            decorators = "".join(lines[first - 1 : node.lineno - 1])
+            lines[first - 1 : node.end_lineno] = [decorators + replaced[name]]
+    found = {defined_name(node) for node in ast.parse(text).body}
+    if missing := set(replaced) - found:
+        raise ExportError(f"{where}: expected {sorted(missing)}: update shared/export.py")
+    return "".join(lines)
+
+
 def conftest_of_the_project(text: str, where: str) -> str:
     text = without_definitions(text, CONFTEST_DEFINITIONS, where)
     text = without_statements(text, "pytest_addoption", CONFTEST_OPTIONS, where)
@@ -782,7 +807,7 @@ def tidy(project: Path) -> None:
     """The tests as ruff formats them (a name grew), imports sorted, none unused; ruff runs
     from the project's folder, where `app` and `tests` are its own packages."""
     ruff = [sys.executable, "-m", "ruff"]
-    settings = ["--isolated", "--quiet", f"--line-length={LINE_LENGTH}", "tests"]
+    settings = ["--isolated", "--no-cache", "--quiet", f"--line-length={LINE_LENGTH}", "tests"]
     for command in (["check", "--select=I,F401", "--fix"], ["format"]):
         result = subprocess.run(
             [*ruff, *command, *settings], cwd=project, capture_output=True, text=True
@@ -966,6 +991,7 @@ def copy_tests(step: Step, dest: Path, plumbing: set[str], title: str) -> list[P
             text = rewrite.apply(text, where)
         text = rewrite_from_shared_import(text, plumbing, where)
         text = without_left_out_tests(text)
+        text = with_definitions_replaced(text, REPLACED_TESTS.get(where, {}), where)
         if where == "tests/conftest.py":
             text = conftest_of_the_project(text, where)
         text = re.sub(r"^ *@pytest\.mark\.names_the_step\n", "", text, flags=re.MULTILINE)

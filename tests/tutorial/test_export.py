@@ -175,6 +175,21 @@ def test_nothing_in_it_speaks_of_steps(named: Path) -> None:
     assert not (named / "tests" / "support" / "catalog.py").exists()
 
 
+def test_it_holds_only_the_project(named: Path) -> None:
+    """No cache or other leftover of the tools that wrote it."""
+    tops = {path.name for path in named.iterdir()}
+    assert tops <= {
+        "app",
+        "tests",
+        "data",
+        "README.md",
+        "pyproject.toml",
+        ".gitignore",
+        "requirements.lock",
+        "requirements-runtime.lock",
+    }
+
+
 def imported_tops(project: Path) -> set[str]:
     """The top-level modules the project's files import, at their top or in a function."""
     return {
