@@ -189,6 +189,14 @@ EXERCISES: tuple[Exercise, ...] = (
         anchor="task_soft_delete",
     ),
     Exercise(
+        "task_done_test",
+        5,
+        "Test first: a test of POST /tasks/{task_id}/done that catches a broken one",
+        "The broken endpoint answers exactly as the right one does. What differs is what the"
+        " API says about the task afterwards: ask it, as a client would, and assert it.",
+        anchor="task_done_test",
+    ),
+    Exercise(
         "my_posts",
         6,
         "Your own posts: GET /users/me/posts",

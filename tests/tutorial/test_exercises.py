@@ -10,15 +10,22 @@ tests/tutorial/test_practice.py proves every checker against the step and its so
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from shared.catalog import Step
+from shared.catalog import ROOT, Step
 from tests.support import apps, auth, engines, migrations
 
 
@@ -676,6 +683,83 @@ def test_the_migration_keeps_existing_tasks_undeleted(
         assert task_titles(client) == ["old"]
     # Nothing left for autogenerate: the models and the new head agree.
     migrations.run(step, url, "check")
+
+
+# --- step 5: task_done_test -------------------------------------------------------
+
+# Where the learner writes the test: in the judged app's folder (their practice copy).
+WRITTEN_TEST = Path("tests", "test_done.py")
+# By version ("right", "broken"): each test, and why it failed (None if it passed).
+Outcomes = dict[str, dict[str, str | None]]
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+@functools.cache
+def run_written_test(path: Path, text: str) -> tuple[str | None, Outcomes]:
+    """The learner's test file run by pytest against the right and the broken endpoint
+    (tests/tutorial/done_endpoints.py): why it could not run, or each test's outcome."""
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "outcomes.json"
+        command = [sys.executable, "-m", "pytest", str(path), f"--rootdir={ROOT}"]
+        command += [f"--config-file={ROOT / 'pyproject.toml'}", f"--done-report={report}"]
+        command += ["-p", "tests.tutorial.done_endpoints", "-p", "no:cacheprovider"]
+        command += ["-p", "no:cov", "-p", "no:hypothesispytest", "-p", "no:schemathesis"]
+        # The learner's warnings are advice, as the judged app's are: not failures.
+        command += ["-q", "--no-header", "--tb=line", "-W", "default"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        result = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        outcomes = json.loads(report.read_text()) if report.exists() else {}
+    error = outcomes.pop("collection_error", None)
+    if error:
+        return f"{shown(path)} does not run: {error}", {}
+    if result.returncode == 5:
+        return f"no test in {shown(path)}: a test is a function named test_...", {}
+    if result.returncode not in (0, 1) or not outcomes:
+        said = (result.stdout.strip() or result.stderr.strip()).splitlines()
+        return f"pytest could not run {shown(path)}: {said[-1] if said else 'no output'}", {}
+    return None, outcomes
+
+
+def written_test_outcomes(step: Step, version: str) -> dict[str, str | None]:
+    """Each of the learner's tests against one version of the endpoint: None if it passed,
+    else why it failed. A rule fails (AssertionError: the judge shows its text) when the
+    test is not written yet or does not run."""
+    path = step.path / WRITTEN_TEST
+    if not path.is_file():
+        raise AssertionError(f"no test yet: write yours in {shown(path)}")
+    problem, outcomes = run_written_test(path, path.read_text())
+    if problem:
+        raise AssertionError(problem)
+    return outcomes[version]
+
+
+@pytest.mark.exercise(name="task_done_test")
+@pytest.mark.requires("migrations")
+def test_your_test_passes_when_the_endpoint_is_right(step: Step) -> None:
+    """tests/test_done.py in the copy passes against a POST /tasks/{task_id}/done that
+    marks the task completed and answers when."""
+    outcomes = written_test_outcomes(step, "right")
+    failed = [(test, why) for test, why in outcomes.items() if why is not None]
+    if failed:
+        test, why = failed[0]
+        raise AssertionError(f"{test.rpartition('::')[2]} fails on the right endpoint: {why}")
+
+
+@pytest.mark.exercise(name="task_done_test")
+@pytest.mark.requires("migrations")
+def test_your_test_fails_when_the_endpoint_is_broken(step: Step) -> None:
+    """tests/test_done.py in the copy fails against a POST /tasks/{task_id}/done that
+    answers as the right one does but saves nothing: a test that asserts nothing, or
+    not what the endpoint promises, passes there too."""
+    outcomes = written_test_outcomes(step, "broken")
+    if all(why is None for why in outcomes.values()):
+        tests = "your test passes" if len(outcomes) == 1 else "each of your tests passes"
+        raise AssertionError(f"{tests} on a broken endpoint too: none checks what it gets wrong")
 
 
 # --- step 6: my_posts -------------------------------------------------------------
