@@ -186,7 +186,7 @@ PROSE = (
     (", as in step 6;", ";"),
     ("not step 6's threading.Lock", "not a threading.Lock"),
     ("The URLs of step 6 keep working.", "A sync engine's URLs work here too."),
-    ("keep step 5's rules", "keep the rules they had before logins"),
+    ("keep step 5's rules", "keep their open rules"),
     ("before step 6", "before passwords"),
     ("Tasks, users and posts, as step 4 has them.", "Tasks, users and posts: the first schema."),
 )
