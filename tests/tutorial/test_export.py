@@ -175,6 +175,19 @@ def test_nothing_in_it_speaks_of_steps(named: Path) -> None:
     assert not (named / "tests" / "support" / "catalog.py").exists()
 
 
+def test_it_is_formatted_and_lint_clean(named: Path) -> None:
+    """By ruff's own rules, at the project's line length (its pyproject.toml): the
+    renamed tests were formatted again, and no import is left unused."""
+    for command in (["check", "--select=E,W,F,I"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--no-cache", "."],
+            cwd=named,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_it_holds_only_the_project(named: Path) -> None:
     """No cache or other leftover of the tools that wrote it."""
     tops = {path.name for path in named.iterdir()}
