@@ -31,13 +31,20 @@ LOGIN_BACKENDS = ("SQLite",)
 
 
 def sync_async_steps(settings: Settings, steps: Sequence[Step]) -> tuple[Step, Step] | None:
-    """The A/B's steps: the newest async step measured, and the newest sync step with passwords."""
+    """The A/B's steps: the newest async step measured, and the newest sync step with passwords.
+
+    An async step ready for production (step 8) adds logging, request ids and
+    the login limit to every request: it is the async side only when no
+    plainer async step is measured.
+    """
     if settings.sync_async_steps:
         sync, other = settings.sync_async_steps
         return catalog.get(sync), catalog.get(other)
-    async_step = next((step for step in reversed(steps) if step.offers("async")), None)
-    if async_step is None:
+    async_steps = [step for step in steps if step.offers("async")]
+    plain = [step for step in async_steps if not step.offers("production")]
+    if not async_steps:
         return None
+    async_step = (plain or async_steps)[-1]
     sync_step = next(
         (s for s in reversed(catalog.STEPS) if s.offers("auth") and not s.offers("async")), None
     )

@@ -362,3 +362,13 @@ def test_wrk_sends_each_request_once_and_stops_at_the_last_answer(tmp_path: Path
     assert time.monotonic() - started < 30  # not wrk's whole --duration
     assert (found.requests, found.errors, len(found.latencies_s)) == (37, {}, 37)
     assert (not_found.requests, not_found.errors) == (5, {"HTTP 400 or more": 5})
+
+
+def test_sync_against_async_is_step_6_against_the_plainest_async_step() -> None:
+    pair = sync_async_steps(BenchSettings(), catalog.STEPS)
+    assert pair is not None
+    sync, other = pair
+    assert sync.offers("auth")
+    assert not sync.offers("async")
+    assert other.offers("async")
+    assert not other.offers("production")
