@@ -12,9 +12,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.bench import report
-from shared.bench.lab import Settings
+from shared.bench import chart, report, targets
 from shared.bench.runner import Benchmark
+from shared.bench.settings import Settings
 from shared.catalog import ROOT
 
 DEFAULT_OUTPUT = ROOT / "docs" / "assets" / "benchmark"
@@ -141,13 +141,13 @@ def main(argv: list[str]) -> int:
         "seconds": round(time.perf_counter() - started, 1),
     }
     baseline = json.loads(args.baseline.read_text()) if args.baseline.is_file() else None
-    results["targets"] = report.targets(results, baseline)
+    results["targets"] = targets.targets(results, baseline)
 
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     table = report.markdown(results, baseline)
     (args.output / "results.md").write_text(table)
-    (args.output / "chart.svg").write_text(report.svg_chart(results))
+    (args.output / "chart.svg").write_text(chart.svg_chart(results))
     print()
     print(table)
     print(f"Saved to {args.output}")

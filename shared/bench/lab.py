@@ -1,4 +1,4 @@
-"""The benchmark's workbench: its settings, the databases and servers it makes, how it measures.
+"""The benchmark's workbench: the databases and servers it makes, and how it measures them.
 
 Everything an experiment needs to serve a step on a seeded database and put it
 under load is here; what is measured, and in which order, is elsewhere
@@ -17,13 +17,11 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from shared import catalog
-from shared.bench import postgres, wrk
 from shared.bench.driver import LoadResult, Request, run_load
 from shared.bench.endpoints import (
     CEILING,
@@ -44,6 +42,7 @@ from shared.bench.measure import (
     summarize,
 )
 from shared.bench.seed import PASSWORD, copy_sqlite, create_tables, seed
+from shared.bench.settings import DataSet, Settings
 from shared.bench.wrk import run_wrk
 from shared.catalog import ROOT, Step
 from shared.server import UvicornServer, venv_command
@@ -57,48 +56,6 @@ def server_args(workers: int) -> tuple[str, ...]:
 LOAD_TIME_LIMIT_S = 60.0
 # A login limit no run reaches: the limiter is measured, never let to refuse.
 UNREACHED_RATE = "1000000/minute"
-
-
-@dataclass(frozen=True)
-class Settings:
-    requests: int = 600
-    concurrency: int = 16
-    warmup: int = 100
-    tasks: int = 1000
-    users: int = 1000
-    posts_per_user: int = 10
-    # The lazy-vs-selectinload experiment: fewer users, many posts each.
-    loading_users: int = 100
-    loading_posts_per_user: int = 50
-    batch_rows: int = 500
-    # Sign-up and login on a step with passwords hash one (about 160 ms of
-    # CPU): they are measured with fewer requests (one per connection),
-    # after fewer warm-up ones.
-    hashing_requests: int = 16
-    hashing_warmup: int = 2
-    # One hash and one token check, timed in this process (median of these).
-    hash_samples: int = 10
-    # The sync-vs-async A/B: requests per row, and the connections it is run at.
-    async_requests: int = 500
-    async_concurrency: tuple[int, ...] = (16, 64)
-    # The server the A/B creates a throw-away database on ("": SQLite only).
-    postgres_url: str = postgres.DEFAULT_URL
-    # The A/B's two steps (sync, async); by default from the catalog. (6, 6)
-    # runs step 6 against itself: the noise of the method.
-    sync_async_steps: tuple[int, ...] = ()
-    steps: tuple[int, ...] = ()
-    # "wrk" when it is installed, else "python" (driver.py); see wrk.py.
-    generator: str = "wrk" if wrk.found() else "python"
-    # The A/B experiments (journal, writers, pool, loading, profile, commits,
-    # sync vs async): minutes more, so only when asked for.
-    experiments: bool = False
-
-
-@dataclass(frozen=True)
-class DataSet:
-    tasks: int
-    users: int
-    posts_per_user: int
 
 
 class Lab:

@@ -1,124 +1,10 @@
-"""The benchmark's outputs: the targets it checks, a Markdown table, an SVG chart."""
+"""The benchmark's Markdown report: the targets, then one table per measurement."""
 
 from __future__ import annotations
 
-import math
-from html import escape
 from typing import Any
 
-from shared import catalog
-
-# The targets: a read's server CPU per request as a multiple of the
-# ceiling's (ceiling.py), and the writes' p99 at 16 connections.
-CPU_RATIO_TARGETS = {"GET /users/{id}": 5.0, "GET /posts?limit=100": 8.0}
-WRITE_MAX_P99_MS = 100.0
-WRITES = ("POST /tasks", "POST /users")
-# The endpoints that hash a password on a step with passwords: held to no
-# write target, which was set for steps 2-5's plain writes.
-HASHING = ("POST /users", "POST /auth/token")
-PYTHON_DRIVER = "the Python driver (shared/bench/driver.py)"
-
-
-def _rows(results: dict[str, Any], endpoint: str) -> list[dict[str, Any]]:
-    return [row for row in results["endpoints"] if row["endpoint"] == endpoint]
-
-
-def _offers(row: dict[str, Any], feature: str) -> bool:
-    return catalog.get(row["step"]).offers(feature)
-
-
-def hashes(row: dict[str, Any]) -> bool:
-    """Whether the row's requests each hash a password (sign-up and login from step 6 on)."""
-    return row["endpoint"] in HASHING and _offers(row, "auth")
-
-
-def targets(
-    results: dict[str, Any], baseline: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """The issue's targets, each with what was measured and whether it is met."""
-    checks = []
-    for endpoint, most in CPU_RATIO_TARGETS.items():
-        for row in _rows(results, endpoint):
-            if _offers(row, "posts"):
-                checks.append(
-                    {
-                        "target": f"step {row['step']}: {endpoint} costs <= {most:g} x the "
-                        "ceiling's server CPU per request",
-                        "measured": f"{row['cpu_ratio']:.1f} x ({row['server_cpu_us']} us / "
-                        f"{row['ceiling_cpu_us']} us)",
-                        # The ratio as printed, which is the quotient of the figures printed.
-                        "met": row["cpu_ratio"] <= most and not row["errors"],
-                    }
-                )
-    for endpoint in WRITES:
-        for row in _rows(results, endpoint):
-            if hashes(row):
-                continue
-            checks.append(
-                {
-                    "target": f"step {row['step']}: {endpoint} p99 <= "
-                    f"{WRITE_MAX_P99_MS:.0f} ms with 0 errors",
-                    "measured": f"p99 {row['p99_ms']:.1f} ms, {row['errors']} errors",
-                    "met": row["p99_ms"] <= WRITE_MAX_P99_MS and not row["errors"],
-                }
-            )
-    checks.extend(_reads_checks(results, baseline))
-    checks.extend(_statements_checks(results))
-    every_row = [*results["endpoints"]]
-    for name in ("journal", "hops", "writers", "pool", "loading", "async"):
-        every_row += results["experiments"].get(name, [])
-    errors = sum(row["errors"] for row in every_row)
-    checks.append({"target": "no request fails", "measured": f"{errors} errors", "met": not errors})
-    return checks
-
-
-def generator(results: dict[str, Any]) -> str:
-    """The load generator of a run (runs before wrk was used had only the Python driver)."""
-    return results.get("generator", PYTHON_DRIVER)
-
-
-def _reads_checks(results: dict[str, Any], baseline: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Every read's p99 no worse than in the baseline run (the code before the write queue).
-
-    Latencies depend on the load generator: compared only when both runs used the same one.
-    """
-    if baseline is None or generator(baseline) != generator(results):
-        return []
-    before = {(r["step"], r["endpoint"]): r for r in baseline["endpoints"]}
-    checks = []
-    for row in results["endpoints"]:
-        old = before.get((row["step"], row["endpoint"]))
-        if old is None or not row["endpoint"].startswith("GET"):
-            continue
-        checks.append(
-            {
-                "target": f"step {row['step']}: {row['endpoint']} p99 no worse than before",
-                "measured": f"{row['p99_ms']:.1f} ms (before: {old['p99_ms']:.1f} ms)",
-                "met": row["p99_ms"] <= old["p99_ms"],
-            }
-        )
-    return checks
-
-
-def _statements_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
-    few = {row["step"]: row for row in _rows(results, "GET /users/{id}")}
-    checks = []
-    for row in results["experiments"].get("loading", []):
-        if row["variant"] != "as shipped" or row["step"] not in few:
-            continue
-        at_few = few[row["step"]]["statements_per_request"]
-        at_many = row["statements_per_request"]
-        checks.append(
-            {
-                "target": f"step {row['step']}: SQL statements per GET /users/{{id}} "
-                "do not grow with the number of posts",
-                "measured": f"{at_few} with {results['settings']['posts_per_user']} posts, "
-                f"{at_many} with {row['posts_per_user']}",
-                "met": at_many <= at_few,
-            }
-        )
-    return checks
-
+from shared.bench.targets import HASHING, endpoint_rows, generator, offers, targets
 
 # -- Markdown ---------------------------------------------------------------------
 
@@ -305,7 +191,7 @@ def markdown(results: dict[str, Any], baseline: dict[str, Any] | None = None) ->
 
 
 def _row(results: dict[str, Any], step: int, endpoint: str) -> dict[str, Any] | None:
-    return next((r for r in _rows(results, endpoint) if r["step"] == step), None)
+    return next((r for r in endpoint_rows(results, endpoint) if r["step"] == step), None)
 
 
 def _auth(results: dict[str, Any]) -> list[str]:
@@ -324,7 +210,7 @@ def _auth(results: dict[str, Any]) -> list[str]:
         ],
         ["one token check (PyJWT, HS256), in-process", f"{costs['token_check_us']:.0f} us"],
     ]
-    for step in sorted({r["step"] for r in results["endpoints"] if _offers(r, "auth")}):
+    for step in sorted({r["step"] for r in results["endpoints"] if offers(r, "auth")}):
         me = _row(results, step, "GET /users/me")
         anonymous = _row(results, step, "GET /users/{own id}")
         if me and anonymous:
@@ -448,61 +334,3 @@ def _limiter(results: dict[str, Any]) -> list[str]:
         f"{_load_by(results)})",
         _table(["login", "server CPU ms/request", "req/s", "p50 ms", "p99 ms", "errors"], body),
     ]
-
-
-# -- SVG chart ----------------------------------------------------------------------
-
-STEP_COLOURS = ("#3f51b5", "#009688", "#ff9800", "#e91e63", "#795548", "#607d8b")
-LABEL_WIDTH = 250
-BAR_WIDTH = 420
-ROW_HEIGHT = 24
-TOP = 40
-
-
-def svg_chart(results: dict[str, Any]) -> str:
-    """Each endpoint's server CPU per request as a multiple of the ceiling's: one bar per row.
-
-    Rows that hash a password are left out: hundreds of times the ceiling,
-    they would flatten every other bar.
-    """
-    rows = [row for row in results["endpoints"] if not hashes(row)]
-    scale_max = max(10, math.ceil(max((r["cpu_ratio"] for r in rows), default=1) / 2) * 2)
-    width = LABEL_WIDTH + BAR_WIDTH + 70
-    height = TOP + ROW_HEIGHT * len(rows) + 30
-
-    def x(ratio: float) -> float:
-        return LABEL_WIDTH + BAR_WIDTH * ratio / scale_max
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
-        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
-        '<text x="10" y="22" font-weight="bold" fill="#222">Server CPU per request, as a '
-        "multiple of the ceiling's (a constant FastAPI answer) in the same rounds</text>",
-    ]
-    for tick in range(0, scale_max + 1, 2):
-        parts.append(
-            f'<line x1="{x(tick):.1f}" y1="{TOP - 6}" x2="{x(tick):.1f}" '
-            f'y2="{height - 24}" stroke="#ddd"/>'
-            f'<text x="{x(tick):.1f}" y="{height - 8}" text-anchor="middle" fill="#555">'
-            f"{tick}</text>"
-        )
-    for most in sorted(set(CPU_RATIO_TARGETS.values())):
-        parts.append(
-            f'<line x1="{x(most):.1f}" y1="{TOP - 6}" x2="{x(most):.1f}" y2="{height - 24}" '
-            'stroke="#c62828" stroke-dasharray="4 3"/>'
-        )
-    for index, row in enumerate(rows):
-        y = TOP + index * ROW_HEIGHT
-        colour = STEP_COLOURS[row["step"] % len(STEP_COLOURS)]
-        label = escape(f"step {row['step']}  {row['endpoint']}")
-        bar_end = x(row["cpu_ratio"])
-        parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" text-anchor="end" fill="#222">{label}</text>'
-            f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{bar_end - LABEL_WIDTH:.1f}"'
-            f' height="{ROW_HEIGHT - 6}" fill="{colour}"/>'
-            f'<text x="{bar_end + 5:.1f}" y="{y + 15}" fill="#222">'
-            f"{row['cpu_ratio']:.1f}</text>"
-        )
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"

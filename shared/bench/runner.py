@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from dataclasses import asdict
 from typing import Any
 
-from shared.bench import report, wrk
+from shared.bench import targets, wrk
 from shared.bench.endpoints import CEILING, ENDPOINTS, Data
 from shared.bench.experiments import (
     LOAD_EXPERIMENTS,
@@ -108,7 +108,7 @@ class Benchmark(Lab):
     def generator_name(self) -> str:
         if self.settings.generator == "wrk":
             return f"wrk ({wrk.version()}, one thread)"
-        return report.PYTHON_DRIVER
+        return targets.PYTHON_DRIVER
 
     def _production(self, experiments: dict[str, Any]) -> dict[str, Any]:
         """Step 8's rows on PostgreSQL (workers, limiter); what else the limiter's figures need."""

@@ -13,8 +13,9 @@ from typing import Any
 from shared import catalog
 from shared.bench import postgres
 from shared.bench.endpoints import ENDPOINTS_BY_NAME, Data, Endpoint
-from shared.bench.lab import Lab, Settings
+from shared.bench.lab import Lab
 from shared.bench.measure import Side, dispose, line, summarize
+from shared.bench.settings import Settings
 from shared.catalog import Step
 
 # The sync-vs-async A/B: endpoints both steps have, and the databases.

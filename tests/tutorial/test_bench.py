@@ -28,13 +28,14 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from shared import catalog
-from shared.bench import ceiling, postgres, production, report
+from shared.bench import ceiling, postgres, production
 from shared.bench.driver import Request
 from shared.bench.experiments import experiment_step
 from shared.bench.lab import Lab
-from shared.bench.lab import Settings as BenchSettings
 from shared.bench.measure import process_tree_cpu_s
+from shared.bench.settings import Settings as BenchSettings
 from shared.bench.sync_async import sync_async_steps
+from shared.bench.targets import CPU_RATIO_TARGETS, hashes
 from shared.bench.wrk import run_wrk
 from shared.catalog import ROOT
 from shared.server import UvicornServer
@@ -103,7 +104,7 @@ def load_rows(results: dict) -> list[dict]:
 
 
 def expected_requests(row: dict) -> int:
-    if report.hashes(row):
+    if hashes(row):
         return max(HASHING_REQUESTS, row.get("concurrency", 0))
     return ASYNC_REQUESTS if "backend" in row else REQUESTS
 
@@ -207,7 +208,7 @@ def test_the_table_and_the_chart_are_written(output: Path, results: dict) -> Non
         assert heading in table
     chart = ElementTree.parse(output / "chart.svg").getroot()
     assert chart.tag == "{http://www.w3.org/2000/svg}svg"
-    charted = [row for row in results["endpoints"] if not report.hashes(row)]
+    charted = [row for row in results["endpoints"] if not hashes(row)]
     assert len(chart.findall("{http://www.w3.org/2000/svg}rect")) == 1 + len(charted)
 
 
@@ -328,7 +329,7 @@ def test_a_target_is_met_only_by_the_ratio_shown_beside_it(output: Path, results
     assert checked == sum(
         1
         for row in results["endpoints"]
-        if row["endpoint"] in report.CPU_RATIO_TARGETS and catalog.get(row["step"]).offers("posts")
+        if row["endpoint"] in CPU_RATIO_TARGETS and catalog.get(row["step"]).offers("posts")
     )
 
 
