@@ -80,17 +80,17 @@ def test_an_export_that_fails_leaves_nothing_behind(
     assert not (tmp_path / "my-api").exists()
 
 
-def test_an_exported_project_imports_nothing_of_this_repository(tmp_path: Path) -> None:
+def test_an_exported_project_imports_nothing_of_this_repository(
+    named: Path, tmp_path: Path
+) -> None:
     """Its app and its tests import with the repository off sys.path, and load none of it."""
-    step = catalog.latest()
-    project = tmp_path / "my-api"
-    export.export(step, project)
+    project = named
     for path in project.rglob("*.py"):
         imported = set(export.imported_modules(path))
         assert not {m for m in imported if m.split(".")[0] in ("shared", "steps")}, path
 
     result = subprocess.run(
-        [sys.executable, "-I", "-c", IMPORT_ALL, str(project), str(ROOT), *modules_of(project)],
+        [sys.executable, "-IB", "-c", IMPORT_ALL, str(project), str(ROOT), *modules_of(project)],
         cwd=project,
         env={"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"},
         capture_output=True,
