@@ -189,6 +189,10 @@ PROSE = (
     ("keep step 5's rules", "keep their open rules"),
     ("before step 6", "before passwords"),
     ("Tasks, users and posts, as step 4 has them.", "Tasks, users and posts: the first schema."),
+    # The tutorial's repository is the project's folder.
+    ("from the repository root", "from the project's folder"),
+    ("in the repository root", "in the project's folder"),
+    ("makes one in the repository", "makes one in the project"),
 )
 # The word `grep -ri step` finds; nothing of an exported project may hold it.
 TUTORIAL_WORD = re.compile("step", re.IGNORECASE)
@@ -455,6 +459,8 @@ def app_rewrites(step: Step, path: Path, title: str) -> list[Rewrite]:
         Rewrite(f"steps.{step.package}", "app", required=False),
         Rewrite(f"steps/{step.package}", "app", required=False),
         Rewrite("from the repository root", "from the project's folder", required=False),
+        Rewrite("From the repository root", "From the project's folder", required=False),
+        Rewrite("in the repository's root", "in the project's folder", required=False),
         Rewrite("(plumbing, see shared/plumbing/)", "(plumbing, see plumbing/)", required=False),
     ]
     relative = path.relative_to(step.path).as_posix()
@@ -1258,6 +1264,8 @@ def gitignore(step: Step) -> str:
     if step.offers("persistent"):
         text += "# the SQLite database (and the signing key); the folder itself is kept\ndata/*\n"
         text += "!data/.gitkeep\n"
+    if step.offers("production"):
+        text += "# settings and secrets, which app/settings.py reads from a .env file\n.env\n"
     return text
 
 
