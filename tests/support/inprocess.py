@@ -113,7 +113,12 @@ class InProcessClient(httpx2.Client):
     def __enter__(self) -> InProcessClient:
         super().__enter__()
         self.lifespan = self.loop.create_task(self.run_lifespan())
-        self.tell_lifespan("lifespan.startup")
+        try:
+            self.tell_lifespan("lifespan.startup")
+        except BaseException:  # the start-up failed: nothing is left open
+            super().__exit__(None, None, None)
+            self.loop.close()
+            raise
         return self
 
     def __exit__(
