@@ -28,6 +28,26 @@ from sqlalchemy.exc import IntegrityError
 from shared.catalog import ROOT, Step
 from tests.support import apps, auth, engines, migrations
 
+# Rows as a database held them before an exercise's migration.
+OLD_TASK = "INSERT INTO tasks (title, description, completed) VALUES ('old', '', false)"
+OLD_USER = "INSERT INTO users (username, email, role) VALUES ('old', 'old@x.org', 'member')"
+
+
+def written_before_the_new_migration(step: Step, url: str, insert: str) -> None:
+    """The database at `url` one revision behind head, `insert` run there, then at head again.
+
+    How an exercise's new migration meets rows that existed before it.
+    """
+    migrations.upgrade(step, url)
+    migrations.downgrade(step, url, "-1")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(insert))
+    finally:
+        engine.dispose()
+    migrations.upgrade(step, url)
+
 
 def create_task(client: TestClient, title: str, **fields) -> dict:
     response = client.post("/tasks", json={"title": title, **fields})
@@ -544,16 +564,7 @@ def test_the_migration_gives_existing_tasks_priority_3(
 ) -> None:
     """A new migration adds the priority: tasks written before it read back with 3."""
     url = empty_database_url
-    migrations.upgrade(step, url)
-    migrations.downgrade(step, url, "-1")
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO tasks (title, description, completed) VALUES ('old', '', false)")
-        )
-    engine.dispose()
-
-    migrations.upgrade(step, url)
+    written_before_the_new_migration(step, url, OLD_TASK)
     with TestClient(apps.load(step, url, monkeypatch)) as client:
         [task] = client.get("/tasks").json()
     assert task.get("priority") == 3
@@ -668,16 +679,7 @@ def test_the_migration_keeps_existing_tasks_undeleted(
 ) -> None:
     """A new migration adds tasks.deleted_at: tasks written before it are still listed."""
     url = empty_database_url
-    migrations.upgrade(step, url)
-    migrations.downgrade(step, url, "-1")
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO tasks (title, description, completed) VALUES ('old', '', false)")
-        )
-    engine.dispose()
-
-    migrations.upgrade(step, url)
+    written_before_the_new_migration(step, url, OLD_TASK)
     assert "deleted_at" in migrations.column_names(url, "tasks")
     with TestClient(apps.load(step, url, monkeypatch)) as client:
         assert task_titles(client) == ["old"]
@@ -912,16 +914,7 @@ def test_the_migration_leaves_existing_users_enabled(
 ) -> None:
     """A new migration adds users.disabled: users written before it read back enabled."""
     url = empty_database_url
-    migrations.upgrade(step, url)
-    migrations.downgrade(step, url, "-1")
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO users (username, email, role) VALUES ('old', 'old@x.org', 'member')")
-        )
-    engine.dispose()
-
-    migrations.upgrade(step, url)
+    written_before_the_new_migration(step, url, OLD_USER)
     with TestClient(apps.load(step, url, monkeypatch)) as client:
         [user] = client.get("/users").json()
     assert user.get("disabled") is False
