@@ -12,6 +12,7 @@ the server it measures, and every ratio it reports is then the driver's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import Counter
@@ -78,10 +79,17 @@ class LoadResult:
 
 
 class _Answer:
-    """httptools callbacks: only whether the response is complete matters."""
+    """One response, parsed with httptools as it arrives: its status and whether it is whole."""
 
     def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
         self.complete = False
+        self.keep_alive = False
+
+    def on_headers_complete(self) -> None:
+        # Asked here, not at the end: once the message is complete, httptools
+        # (llhttp) has reset its flags and always says False.
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -101,18 +109,21 @@ class _Connection:
         """Send one request and read its whole response; return the status code."""
         self.writer.write(payload)
         answer = _Answer()
-        parser = httptools.HttpResponseParser(answer)
         while not answer.complete:
             data = await self.reader.read(65536)
             if not data:
+                self.open = False
                 raise ConnectionResetError("the server closed the connection")
-            parser.feed_data(data)
-        self.open = parser.should_keep_alive()
-        return parser.get_status_code()
+            answer.parser.feed_data(data)
+        self.open = answer.keep_alive
+        return answer.parser.get_status_code()
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Close the socket and wait until it is closed (an error on the way out is no news)."""
         self.open = False
         self.writer.close()
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
 
 
 async def _drive(
@@ -130,26 +141,33 @@ async def _drive(
     async def client() -> None:
         nonlocal sent
         connection: _Connection | None = None
-        for payload in pending:
-            if time.monotonic() > deadline:
-                errors["not sent: time limit"] += 1
-                continue
-            sent += 1
-            try:
-                if connection is None or not connection.open:
-                    connection = await _Connection.connect(port)
-                started = time.perf_counter()
-                status = await asyncio.wait_for(connection.exchange(payload), REQUEST_TIMEOUT_S)
-                latencies.append(time.perf_counter() - started)
-                if status != expected_status:
-                    errors[f"HTTP {status}"] += 1
-            except (OSError, TimeoutError, httptools.HttpParserError) as error:
-                errors[type(error).__name__] += 1
-                if connection is not None:
-                    connection.close()
-                connection = None
-        if connection is not None:
-            connection.close()
+        try:
+            for payload in pending:
+                if time.monotonic() > deadline:
+                    errors["not sent: time limit"] += 1
+                    continue
+                sent += 1
+                try:
+                    if connection is not None and not connection.open:
+                        # The server ended it (Connection: close) or it failed.
+                        await connection.close()
+                        connection = None
+                    if connection is None:
+                        connection = await _Connection.connect(port)
+                    started = time.perf_counter()
+                    exchange = connection.exchange(payload)
+                    status = await asyncio.wait_for(exchange, REQUEST_TIMEOUT_S)
+                    latencies.append(time.perf_counter() - started)
+                    if status != expected_status:
+                        errors[f"HTTP {status}"] += 1
+                except (OSError, TimeoutError, httptools.HttpParserError) as error:
+                    errors[type(error).__name__] += 1
+                    if connection is not None:
+                        connection.open = False  # half-read: never reused
+        finally:
+            # On every way out (the last request, an error, a cancellation).
+            if connection is not None:
+                await connection.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))

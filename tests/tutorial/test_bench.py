@@ -11,6 +11,7 @@ Step 8's rows on PostgreSQL and Redis run in a test of their own, where both
 answer.
 """
 
+import gc
 import inspect
 import json
 import os
@@ -28,7 +29,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from shared import catalog
-from shared.bench import ceiling, postgres, production
+from shared.bench import ceiling, driver, postgres, production
 from shared.bench.driver import Request
 from shared.bench.experiments import experiment_step
 from shared.bench.lab import Lab
@@ -350,6 +351,33 @@ def test_the_ceiling_is_one_def_route_returning_a_constant_with_no_middleware() 
         answer = client.get("/")
     assert answer.json() == ceiling.CONSTANT
     assert 180 <= len(answer.content) <= 200
+
+
+def test_the_python_driver_keeps_connections_alive_and_closes_every_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[driver._Connection] = []
+    connect = driver._Connection.connect
+
+    async def counted(port: int) -> driver._Connection:
+        opened.append(await connect(port))
+        return opened[-1]
+
+    monkeypatch.setattr(driver._Connection, "connect", counted)
+    closing = Request("GET", "/", headers=(("Connection", "close"),))
+    with UvicornServer("shared.bench.ceiling:app", log_path=tmp_path / "ceiling.log") as server:
+        kept = driver.run_load(server.port, [Request("GET", "/")] * 12, expected_status=200,
+                               concurrency=3)  # fmt: skip
+        kept_connections = len(opened)
+        ended = driver.run_load(server.port, [closing] * 6, expected_status=200, concurrency=2)
+        ended_connections = len(opened) - kept_connections
+        refused = driver.run_load(server.port, [Request("GET", "/")] * 2, expected_status=201,
+                                  concurrency=2)  # fmt: skip
+    assert (kept.requests, kept.errors, kept_connections) == (12, {}, 3)  # one per client
+    assert (ended.requests, ended.errors, ended_connections) == (6, {}, 6)  # one per request
+    assert refused.errors == {"HTTP 200": 2}
+    gc.collect()  # an unclosed StreamWriter warns when collected: an error in this suite
+    assert all(connection.writer.is_closing() for connection in opened)
 
 
 @pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed")
