@@ -15,10 +15,12 @@ answers with a status of 400 or more.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -163,11 +165,39 @@ def _run(command: list[str], timeout_s: float) -> str:
         for line in process.stdout:
             lines.append(line)
             if line.strip() == DONE_MARK:
-                process.send_signal(signal.SIGINT)
+                threading.Thread(target=_interrupt, args=(process,), daemon=True).start()
         process.wait(timeout=timeout_s)
     if process.returncode != 0:
         raise RuntimeError(f"wrk exited with {process.returncode}: {''.join(lines)}")
     return "".join(lines)
+
+
+def _interrupt(process: subprocess.Popen[str]) -> None:
+    """SIGINT wrk until it ends, once it catches SIGINT.
+
+    wrk's main thread installs its SIGINT handler after starting the load
+    thread, prints a line, then sleeps for the whole duration; the handler
+    only sets a flag, and the signal cuts the sleep short. A short load can
+    end before the handler is installed (SIGINT would then kill wrk), or the
+    signal can land between the handler and the sleep (which then runs its
+    whole course): so wait for the handler, and send again until wrk ends.
+    """
+    while process.poll() is None:
+        if _catches_sigint(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.2)
+
+
+def _catches_sigint(pid: int) -> bool:
+    """Whether process `pid` has a handler for SIGINT (Linux's /proc; elsewhere, assume so)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGINT - 1)))
 
 
 def _parse(output: str, total: int) -> LoadResult:
