@@ -215,8 +215,12 @@ class Judge:
         app, app_dir = self.config.getoption("--app"), self.config.getoption("--app-dir")
         return catalog.get(number).judging(app, app_dir) if app else catalog.get(number)
 
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """An app that does not start is one diagnosis (exit 2), not a failure per rule."""
+    def preflight(self) -> None:
+        """An app that does not start is one diagnosis (exit 2), not a failure per rule.
+
+        Made while pytest configures itself, before pytest-xdist starts its
+        workers: for an app that does not start, none is started, and no rule runs.
+        """
         if hasattr(self.config, "workerinput") or self.config.getoption("--app") is None:
             return
         seen: list[warnings.WarningMessage] = []
@@ -224,6 +228,8 @@ class Judge:
         for warning in seen:
             self.note_warning(warning.message, warning.category, warning.filename, warning.lineno)
         self.diagnosis = diagnosis
+        if diagnosis:
+            self.config.option.dist = "no"  # pytest-xdist then starts no worker
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if self.diagnosis:  # every rule would fail for the same reason
@@ -333,7 +339,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(Judge(config), "judge")
+    judge = Judge(config)
+    config.pluginmanager.register(judge, "judge")
+    # After the suite's conftest has configured the run (the judged app's folder
+    # on sys.path), before pytest-xdist's own configure (trylast) starts workers.
+    judge.preflight()
     # The judged app's warnings are its own business: shown once, as advice. The
     # suite's own code stays strict (pyproject.toml's filterwarnings = error); the
     # last filter added is the first applied.

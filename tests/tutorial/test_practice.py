@@ -184,9 +184,13 @@ def test_an_exception_of_the_app_is_shown_with_its_file_and_line(tmp_path: Path)
     assert f"at {main}:{line}: raise LookupError" in result.stdout
 
 
-def test_an_app_that_does_not_start_is_one_diagnosis_and_exit_2(tmp_path: Path) -> None:
+# Step 1's tier lesson runs in one process, step 6's in two pytest-xdist workers.
+@pytest.mark.parametrize("number", [1, 6], ids=["one process", "workers"])
+def test_an_app_that_does_not_start_is_one_diagnosis_and_exit_2(
+    number: int, tmp_path: Path
+) -> None:
     folder = an_app(tmp_path / "broken", "import math\n\nmath.sqrt(-1)\napp = None\n")
-    result = judge_command(1, "--app", "app.main:app", "--app-dir", str(folder))
+    result = judge_command(number, "--app", "app.main:app", "--app-dir", str(folder))
     assert result.returncode == 2
     assert "The app did not start while importing the app:" in result.stdout
     assert "ValueError: math domain error" in result.stdout
@@ -194,6 +198,7 @@ def test_an_app_that_does_not_start_is_one_diagnosis_and_exit_2(tmp_path: Path) 
     assert "No rule was judged." in result.stdout
     assert judge.FAILED not in result.stdout
     assert "rules pass" not in result.stdout
+    assert " passed" not in result.stdout  # no rule ran: no worker was started
 
 
 def test_the_apps_warnings_are_advice_not_failures(tmp_path: Path) -> None:
