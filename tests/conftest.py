@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import os
 import sys
@@ -146,6 +147,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (kept if about_a_step and not whole_project and not internal else left_out).append(item)
     config.hook.pytest_deselected(items=left_out)
     items[:] = kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What was imported to collect (FastAPI, SQLAlchemy, the tests: about 120,000
+    objects) lives to the end of the run: the garbage collector stops walking it.
+
+    Each full collection otherwise walks every one of them again. Measured on step
+    8's tier lesson in one process (on a loaded machine): its 4 full collections
+    took 5.8 s before, 2.9 s after; pytest's 2 more at the end (its check for
+    unraisable exceptions) walk what is left.
+    """
+    gc.freeze()
 
 
 def refuse_a_package_the_repository_shadows(app: str | None, app_dir: Path) -> None:
