@@ -109,6 +109,12 @@ def test_a_step_narrows_what_test_runs() -> None:
         assert f"--cov=steps/{step.package}" in test.stdout
 
 
+def test_ci_runs_make_test_narrowed_to_one_step_once() -> None:
+    """The other steps' forms differ by the number only, which the test above checks."""
+    narrowed = [c for _, c in documented.ci_runs() if documented.ONE_STEP_TEST.match(c)]
+    assert narrowed == ["make test STEP=2"]  # the README's example
+
+
 def test_an_unknown_step_is_refused_with_a_message() -> None:
     result = make.run("-n", "run", "STEP=99")
     assert result.returncode != 0
