@@ -6,17 +6,17 @@ import importlib
 import json
 import os
 import shlex
-import subprocess
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from fastapi.testclient import TestClient
 
-from shared.catalog import ROOT, Step
+from shared.catalog import Step
 from shared.docsgen.markdown import fence, tabs
 from shared.examples import Example, conforms, for_step
-from shared.server import venv_command
 
 BASE_URL = "http://127.0.0.1:8000"
 
@@ -34,12 +34,9 @@ def capture(step: Step, database_dir: Path) -> list[tuple[Example, int, Any]]:
     # never written into the repository's .data/.
     os.environ["SECRET_KEY_FILE"] = str(database_dir / f"{step.package}.key")
     if step.offers("migrations"):
-        subprocess.run(
-            [venv_command("alembic"), "-c", str(step.alembic_ini), "upgrade", "head"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+        # `alembic -c <ini> upgrade head`, in this process: a process of its own
+        # per step would import Alembic, SQLAlchemy and the step again.
+        command.upgrade(Config(str(step.alembic_ini)), "head")
     app = importlib.import_module(step.module).app
     answers = []
     with TestClient(app, base_url=BASE_URL) as client:
