@@ -56,10 +56,13 @@ class UvicornServer:
         command: Sequence[str] | None = None,
         base_env: Mapping[str, str] | None = None,
         cwd: Path = ROOT,
+        ready_within: float = 30.0,
     ) -> None:
         """`command` replaces the uvicorn command line (it must serve on `port`);
-        `env` is added to `base_env` (by default, this process's environment)."""
+        `env` is added to `base_env` (by default, this process's environment);
+        `with` waits `ready_within` seconds at most for its first answer."""
         self.app_ref = app_ref
+        self.ready_within = ready_within
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.env = {**(os.environ if base_env is None else base_env), **(env or {})}
@@ -159,7 +162,7 @@ class UvicornServer:
             os.killpg(self.process.pid, signum)
 
     def __enter__(self) -> UvicornServer:
-        return self.start()
+        return self.start(self.ready_within)
 
     def __exit__(
         self,

@@ -307,6 +307,9 @@ def test_make_docs_serves_the_site(tmp_path: Path) -> None:
         base_env=docs_environment(),
         cwd=root,
         log_path=tmp_path / "mkdocs.log",
+        # It answers once it has written the fragments and built the whole site:
+        # about 8 s of CPU, which took over 30 s on 2 cores shared with other work.
+        ready_within=180,
     ) as server:
         step = STEPS[-1]
         with urllib.request.urlopen(f"{server.url}/steps/{step.package}/", timeout=10) as page:
