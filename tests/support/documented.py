@@ -86,6 +86,10 @@ WITH_POSTGRESQL = "with PostgreSQL"
 AS_WRITTEN = "as written"
 NO_SERVER = "TEST_DATABASE_URL= "
 # `TEST_DATABASE_URL=<this machine's server> make test`: what plain `make test` finds too.
+# Commands whose whole work another documented command does, and more: `make
+# bench BENCH_ARGS="--experiments"` measures every row `make bench` measures,
+# on the same code path, then its A/B experiments (shared/bench/runner.py).
+SUPERSEDED = {"make bench": 'make bench BENCH_ARGS="--experiments"'}
 # `make test STEP=N`, one step's tests: the same command on every step page.
 ONE_STEP_TEST = re.compile(r"make test STEP=\d+$")
 LOCAL_SERVER_TEST = re.compile(
@@ -109,7 +113,9 @@ def ci_runs() -> list[tuple[str, str]]:
     command once per step, and every one of them would run again tests the
     whole suite runs (about 5 minutes of CI). What only the number changes,
     the step the run is narrowed to and the folder its coverage gate
-    measures, tests/tutorial/test_makefile.py checks for every step.
+    measures, tests/tutorial/test_makefile.py checks for every step. A
+    command whose whole work another documented one does too (SUPERSEDED) is
+    left to that one.
     """
     runs: list[tuple[str, str]] = []
     for command in make_commands():
@@ -128,7 +134,10 @@ def ci_runs() -> list[tuple[str, str]]:
             runs.append((WITHOUT_POSTGRESQL, command))
     once = [run for run in dict.fromkeys(runs) if run[1] != "make test"]
     narrowed = [run for run in once if ONE_STEP_TEST.match(run[1])]
-    return [run for run in once if run not in narrowed[1:]]
+    commands = {command for _, command in once}
+    return [
+        run for run in once if run not in narrowed[1:] and SUPERSEDED.get(run[1]) not in commands
+    ]
 
 
 # The whole suite, .ci/run's last two commands: every test without PostgreSQL,

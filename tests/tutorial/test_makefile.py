@@ -115,6 +115,16 @@ def test_ci_runs_make_test_narrowed_to_one_step_once() -> None:
     assert narrowed == ["make test STEP=2"]  # the README's example
 
 
+def test_ci_leaves_a_command_to_the_one_that_does_all_its_work_and_more() -> None:
+    commands = documented.make_commands()
+    run = [command for _, command in documented.ci_runs()]
+    for command, instead in documented.SUPERSEDED.items():
+        assert command in commands, "documented"
+        assert instead in commands, "documented"
+        assert command not in run
+        assert instead in run
+
+
 def test_an_unknown_step_is_refused_with_a_message() -> None:
     result = make.run("-n", "run", "STEP=99")
     assert result.returncode != 0
