@@ -37,13 +37,13 @@ def create_post(user_id: PathId, post_in: PostCreate, db: SessionDep) -> Post:
 
 
 @router.get("/users/{user_id}/posts", response_model=list[PostRead], responses=USER_NOT_FOUND)
-def list_posts_of_user(user_id: PathId, db: SessionDep, page: PageQuery) -> list[Post]:
+def list_posts_of_user(user_id: PathId, db: SessionDep, page: PageQuery) -> list[crud.PostRow]:
     author = get_user_or_404(db, user_id)
     return crud.list_posts(db, page.skip, page.limit, author=author)
 
 
 @router.get("/posts", response_model=list[PostRead])
-def list_posts(db: SessionDep, page: PageQuery) -> list[Post]:
+def list_posts(db: SessionDep, page: PageQuery) -> list[crud.PostRow]:
     return crud.list_posts(db, page.skip, page.limit)
 
 

@@ -27,7 +27,7 @@ def create_task(task_in: TaskCreate, db: SessionDep) -> Task:
 
 
 @router.get("", response_model=list[TaskRead])
-def list_tasks(db: SessionDep, page: PageQuery) -> list[Task]:
+def list_tasks(db: SessionDep, page: PageQuery) -> list[crud.TaskRow]:
     return crud.list_tasks(db, page.skip, page.limit)
 
 

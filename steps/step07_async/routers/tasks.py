@@ -27,7 +27,7 @@ async def create_task(task_in: TaskCreate, db: SessionDep) -> Task:
 
 
 @router.get("", response_model=list[TaskRead])
-async def list_tasks(db: SessionDep, page: PageQuery) -> list[Task]:
+async def list_tasks(db: SessionDep, page: PageQuery) -> list[crud.TaskRow]:
     return await crud.list_tasks(db, page.skip, page.limit)
 
 
