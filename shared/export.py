@@ -1251,6 +1251,11 @@ Test it:
 .venv/bin/pytest
 ```
 
+`tests/lesson/` is the contract, run in-process on a database per test:
+`.venv/bin/pytest tests/lesson` runs it alone, in a fraction of the time.
+`tests/full/` adds what only real processes show (uvicorn started, raced,
+restarted, killed), which takes most of the rest.
+
 A test of your own goes in a new file in `tests/`: a function that asks for the
 `client` fixture gets an HTTP client for the app, on a database emptied for it
 (`tests/conftest.py` has the other fixtures).
