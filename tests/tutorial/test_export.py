@@ -5,9 +5,12 @@ marked `export` (run by CI: `pytest -m export`) do what a learner does with
 each exported step: a venv made by the interpreter's own pip, the README's
 set-up (its requirements.lock, hash-checked), the README's run command, its
 welcome naming the app by the NAME it was given, one record created and read
-over HTTP, and the project's own `pytest`, which must pass. Each step's check
-is one test (one venv), up to a few minutes long: CI runs them with a longer
-watchdog than the suite's 7 minutes (pyproject.toml), as
+over HTTP, and the project's own tests, which must pass: the whole suite
+(`pytest`) for the newest step, and for the step the page on your own tests
+exports once the page is followed; the contract (`pytest tests/lesson`, as the
+README gives it) for every step, with the rest of its suite collected. Each
+step's check is one test (one venv), up to a few minutes long: CI runs them
+with a longer watchdog than the suite's 7 minutes (pyproject.toml), as
 
     pytest -p no:cacheprovider -n 2 -o faulthandler_timeout=1200 -m export \
         tests/tutorial/test_export.py
@@ -15,6 +18,8 @@ watchdog than the suite's 7 minutes (pyproject.toml), as
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -377,11 +382,13 @@ def clean_environment() -> dict[str, str]:
     }
 
 
-def run_in(project: Path, *command: str, timeout: float) -> subprocess.CompletedProcess[str]:
+def run_in(
+    project: Path, *command: str, timeout: float, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         command,
         cwd=project,
-        env=clean_environment(),
+        env=clean_environment() | (environment or {}),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -400,33 +407,80 @@ def request(method: str, url: str, body: dict | None = None) -> tuple[int, dict]
 
 
 def longest_first() -> list[int]:
-    """The step numbers, newest (longest to check) first, the two newest apart.
+    """The newest step (its whole suite: by far the longest check) first, then the
+    oldest (the shortest), then the others, newest first.
 
-    Under -n 2, xdist hands each worker two consecutive tests to start with:
-    the two newest steps then run side by side, not one after the other.
+    Under -n 2, xdist hands each worker two consecutive tests to start with and
+    gives the rest to whichever worker runs short: the newest step's worker
+    has only the shortest check waiting behind it.
     """
     newest = [step.number for step in reversed(STEPS)]
-    return [*newest[0:4:2], *newest[1:4:2], *newest[4:]]
+    return [newest[0], newest[-1], *newest[1:-1]]
+
+
+# The README's command for the contract alone (its tier lesson), in its prose.
+LESSON_COMMAND = re.compile(r"`(\.venv/bin/pytest tests/lesson)`")
+
+
+def locked_requirements(lock: str) -> list[tuple[str, set[str]]]:
+    """The requirements of a lock that this interpreter installs (their markers hold):
+    (the requirement's lines, its hashes)."""
+    found = []
+    for block in re.findall(r"^[A-Za-z0-9].*?(?=^[A-Za-z0-9#]|\Z)", lock, re.M | re.S):
+        requirement = Requirement(block.split("\\")[0].strip())
+        if requirement.marker is None or requirement.marker.evaluate():
+            found.append((block, set(re.findall(r"--hash=sha256:(\w+)", block))))
+    return found
+
+
+def wheelhouse_for(lock: str, wheelhouse: Path) -> None:
+    """`wheelhouse` holds a wheel of each package of `lock`: pip downloads, hash-checked,
+    those it has none of (by hash). xdist's workers share the folder, one at a time."""
+    wheelhouse.mkdir(exist_ok=True)
+    with (wheelhouse.parent / "wheelhouse.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        present = {hashlib.sha256(p.read_bytes()).hexdigest() for p in wheelhouse.glob("*.whl")}
+        missing = [block for block, hashes in locked_requirements(lock) if not hashes & present]
+        if not missing:
+            return
+        wanted = wheelhouse.parent / f"wanted-{os.getpid()}.txt"
+        wanted.write_text("".join(missing))
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        command += ["--require-hashes", "--dest", str(wheelhouse), "-r", str(wanted)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.export
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("number", longest_first(), ids=lambda n: f"step{n:02d}")
 def test_an_exported_step_installs_serves_and_passes_its_own_tests(
-    number: int, tmp_path: Path
+    number: int, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     step = catalog.get(number)
+    newest = step == catalog.latest()
     project = tmp_path / "my-api"
     export.export(step, project, NAME)
     bin_dir = project / ".venv" / "bin"
+    readme = (project / "README.md").read_text()
 
     # The README's set-up, as written: a venv made by this interpreter, with the pip it
-    # brings (no upgrade), and the project's own requirements.lock.
-    setup = documented.shell_blocks((project / "README.md").read_text())[0]
+    # brings (no upgrade), and the project's own requirements.lock. For the newest step,
+    # with pip set up as this machine has it; for the others (whose locks are parts of
+    # the newest's), from wheels pip downloaded once into a folder all of them share:
+    # the same command and hashes, without asking the index again for every package.
+    setup = documented.shell_blocks(readme)[0]
     assert setup[0] == "python3 -m venv .venv", setup
     run_in(project, sys.executable, "-m", "venv", ".venv", timeout=300)
+    local: dict[str, str] = {}
+    if not newest:
+        # The run's temporary folder, which xdist's workers each have a folder in.
+        run = tmp_path_factory.getbasetemp()
+        wheelhouse = (run.parent if "PYTEST_XDIST_WORKER" in os.environ else run) / "wheelhouse"
+        wheelhouse_for((project / "requirements.lock").read_text(), wheelhouse)
+        local = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}
     for line in setup[1:]:
-        run_in(project, *shlex.split(line), timeout=900)
+        run_in(project, *shlex.split(line), timeout=900, environment=local)
 
     # The README's run command, on the default database: data/app.db.
     if step.offers("migrations"):
@@ -454,16 +508,22 @@ def test_an_exported_step_installs_serves_and_passes_its_own_tests(
         assert request("GET", f"{server.url}/tasks/{task['id']}") == (200, task)
     assert (project / "data" / "app.db").is_file() == step.offers("persistent")
 
-    # Its own tests, as `.venv/bin/pytest` runs them (their temporary files kept apart).
-    tests = run_in(
-        project,
-        str(bin_dir / "pytest"),
-        "-p",
-        "no:cacheprovider",
-        f"--basetemp={tmp_path / 'pytest'}",
-        timeout=1000,
-    )
-    assert " passed" in tests.stdout.splitlines()[-1]
+    # Its own tests, as `.venv/bin/pytest` runs them (their temporary files kept apart):
+    # the whole suite for the newest step; for the others, the contract (the README's
+    # command for it), and the whole suite collected: every file imports, every test
+    # is parametrized, every marker declared. The step the page below exports runs its
+    # whole suite there, once the page is followed.
+    own = ["-p", "no:cacheprovider", f"--basetemp={tmp_path / 'pytest'}"]
+    if newest:
+        passed(run_in(project, str(bin_dir / "pytest"), *own, timeout=1000))
+    else:
+        [lesson] = LESSON_COMMAND.findall(readme)
+        collected = run_in(
+            project, str(bin_dir / "pytest"), "--collect-only", "-q", *own, timeout=300
+        )
+        assert re.search(r"^\d+(/\d+)? tests collected", collected.stdout, re.M), collected.stdout
+        arguments = shlex.split(lesson)[1:]
+        passed(run_in(project, str(bin_dir / "pytest"), *arguments, *own, timeout=1000))
 
     # The page on writing your own tests, on the step it exports: its changes, then its
     # commands as written, with the project's venv.
@@ -479,4 +539,9 @@ def test_an_exported_step_installs_serves_and_passes_its_own_tests(
                 f"--basetemp={tmp_path / 'page'}",
                 timeout=1000,
             )
-            assert " passed" in ran.stdout.splitlines()[-1]
+            passed(ran)
+
+
+def passed(result: subprocess.CompletedProcess[str]) -> None:
+    """pytest's closing line says tests passed (and nothing failed: its exit status was 0)."""
+    assert " passed" in result.stdout.splitlines()[-1], result.stdout[-2000:]
