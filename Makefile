@@ -169,9 +169,9 @@ export: $(STAMP)
 		$(if $(NAME),--name "$(NAME)")
 
 # Every persistent step under load, on loopback, with wrk when it is installed
-# (else the Python driver): measured at 9 min 2 s on 2 cores shared with other
-# test runs (load average 10 to 31), 5 min 9 s in an earlier run at 10 to 13
-# (201 CPU-seconds); about 3 minutes expected on an idle machine, an estimate.
+# (else the Python driver): measured at 3 min 8 s on 2 cores shared with other
+# test runs at a load average of 4 to 10 (155 CPU-seconds), 9 min 2 s at 10 to 31;
+# a little under 3 minutes expected on an idle machine, an estimate.
 # Prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
 #   make bench                              the benchmark behind docs/benchmark.md
 #   make bench BENCH_ARGS=--experiments     and every A/B experiment, minutes more
