@@ -94,6 +94,8 @@ class Rule:
     used: set[str] = field(default_factory=set)
     # Why its first failed case failed (see reason_of), and that case's parameters.
     reason: str | None = None
+    # Why it was skipped, when it was (on this machine, or for this step).
+    skipped_because: str | None = None
 
     @property
     def module(self) -> str:
@@ -260,6 +262,8 @@ class Judge:
             key = report.nodeid.split("[")[0]
             rule = self.rules.setdefault(key, Rule(key))
             rule.outcomes.append(report.outcome)
+            if report.skipped and isinstance(report.longrepr, tuple):
+                rule.skipped_because = str(report.longrepr[2]).removeprefix("Skipped: ")
             for name, value in report.user_properties:
                 if name == "judge_used":
                     rule.used.update(value)
@@ -308,6 +312,14 @@ class Judge:
                 for line in (rule.reason or "failed").splitlines()[: None if verbose else 3]:
                     write(f"      {line}")
                 write(f"      learn it: {address(rule.page(judged))}")
+        # A rule skipped in every case is not counted; it is named, with why, so
+        # that "all pass" never hides a rule nobody judged (Chromium missing).
+        unjudged = [rule for rule in self.rules.values() if rule not in counted]
+        if unjudged:
+            write("")
+            write(f"Not judged here ({len(unjudged)}):")
+            for rule in unjudged:
+                write(f"  - {rule.hint}: {rule.skipped_because or 'skipped'}")
         self.write_warnings()
         passing = sum(rule.passed for rule in counted)
         write("")

@@ -201,6 +201,25 @@ def test_an_app_that_does_not_start_is_one_diagnosis_and_exit_2(
     assert " passed" not in result.stdout  # no rule ran: no worker was started
 
 
+def test_a_rule_nobody_judged_is_named_with_why_not_counted() -> None:
+    """Skipped in every case (here: a path from a database without migrations, which
+    step 7's step before does not have)."""
+    step = catalog.get(7)
+    rules = ["tests/lesson/test_tasks.py", "tests/full/test_migration_from_the_step_before.py"]
+    picked = ("-n", "0", "-k", "welcome or upgrades_after_a_stamp")
+    command = practice.pytest_command(step, step.app_ref, None, rules, *picked)
+    result = subprocess.run(
+        command, cwd=ROOT, env=practice.judge_environment(), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Not judged here (1):" in result.stdout
+    assert (
+        "  - A database of the step before upgrades after a stamp: "
+        "step 6's database has Alembic's history already" in result.stdout
+    )
+    assert "1/1 rules pass" in result.stdout
+
+
 def test_the_apps_warnings_are_advice_not_failures(tmp_path: Path) -> None:
     warns = 'import warnings\n\nwarnings.warn("an old API", DeprecationWarning, stacklevel=1)\n'
     folder = step_1_as_an_app(tmp_path / "warns", before=warns)
