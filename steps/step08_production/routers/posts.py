@@ -31,13 +31,15 @@ async def create_post(author: UserYouMayChange, post_in: PostCreate, db: Session
 
 
 @router.get("/users/{user_id}/posts", response_model=list[PostRead], responses=USER_NOT_FOUND)
-async def list_posts_of_user(user_id: PathId, db: SessionDep, page: PageQuery) -> list[Post]:
+async def list_posts_of_user(
+    user_id: PathId, db: SessionDep, page: PageQuery
+) -> list[crud.PostRow]:
     author = await get_user_or_404(db, user_id)
     return await crud.list_posts(db, page.skip, page.limit, author=author)
 
 
 @router.get("/posts", response_model=list[PostRead])
-async def list_posts(db: SessionDep, page: PageQuery) -> list[Post]:
+async def list_posts(db: SessionDep, page: PageQuery) -> list[crud.PostRow]:
     return await crud.list_posts(db, page.skip, page.limit)
 
 
