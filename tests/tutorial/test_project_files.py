@@ -43,10 +43,12 @@ def test_ci_ends_with_the_whole_suite_in_two_runs_that_are_make_test() -> None:
     assert (first, everything) == (documented.WITHOUT_POSTGRESQL, "make test")
     assert second == documented.WITH_POSTGRESQL
     words = shlex.split(postgresql_half)
-    assert words[:2] == ["make", "test"]
+    # Fuzzing runs once at CI's full budget: in the first run, on SQLite.
+    assert words[:3] == ["FUZZ_BUDGET=quick", "make", "test"]
     # The tests on PostgreSQL are the ones whose id ends in `-postgresql`
     # (tests/conftest.py), and their coverage joins the first run's.
-    assert words[2:] == ["PYTEST_ARGS=-k=-postgresql --cov-append"]
+    assert words[3:] == ["PYTEST_ARGS=-k=-postgresql --cov-append"]
+    assert "export FUZZ_BUDGET=full" in commands
 
 
 def collected(*args: str) -> list[str]:
