@@ -1033,9 +1033,11 @@ class Locked:
     required_by: set[str] = field(default_factory=set)
 
 
-def locked_packages() -> list[Locked]:
+def locked_packages(lock: str | None = None) -> list[Locked]:
+    """The packages of `lock` (a lock's text; by default this repository's)."""
     packages: list[Locked] = []
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
+    text = (ROOT / "requirements.lock").read_text() if lock is None else lock
+    for line in text.splitlines():
         comment = line.strip().removeprefix("#").strip() if line.lstrip().startswith("#") else None
         if line[:1].isalnum():
             packages.append(Locked(canonicalize_name(line.split("==")[0]), [line]))

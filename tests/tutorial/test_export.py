@@ -426,9 +426,10 @@ def locked_requirements(lock: str) -> list[tuple[str, set[str]]]:
     """The requirements of a lock that this interpreter installs (their markers hold):
     (the requirement's lines, its hashes)."""
     found = []
-    for block in re.findall(r"^[A-Za-z0-9].*?(?=^[A-Za-z0-9#]|\Z)", lock, re.M | re.S):
-        requirement = Requirement(block.split("\\")[0].strip())
+    for package in export.locked_packages(lock):
+        requirement = Requirement(package.lines[0].split("\\")[0].strip())
         if requirement.marker is None or requirement.marker.evaluate():
+            block = "\n".join(package.lines) + "\n"
             found.append((block, set(re.findall(r"--hash=sha256:(\w+)", block))))
     return found
 
