@@ -33,5 +33,6 @@ def test_the_path_for_server_databases_migrates_in_one_transaction(
     url = empty_database_url.replace("sqlite://", "serverlike://", 1)
     migrations.upgrade(step, url)
     assert table_names(empty_database_url) == TABLES
-    current = migrations.cli(step, empty_database_url, "current")
-    assert "(head)" in current.stdout
+    # At head, read in-process: the `alembic` command itself is tested in
+    # test_migration_commands.py, and starting it would cost more than this test.
+    assert migrations.revision_of(empty_database_url) == migrations.head_of(step)
