@@ -6,6 +6,7 @@ They log in once an admin sets their password.
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared import catalog
@@ -18,7 +19,7 @@ from tests.support.migrations import column_names
 pytestmark = [
     pytest.mark.requires("auth"),
     pytest.mark.taught("from-a-step-5-database"),
-    pytest.mark.usefixtures("signing_key", "anonymous"),
+    pytest.mark.usefixtures("signing_key"),
 ]
 
 
@@ -31,11 +32,23 @@ def step_before_passwords(step: Step) -> Step:
     return [s for s in catalog.STEPS if s.number < step.number and not s.offers("auth")][-1]
 
 
-def fill_with_the_step_before(step: Step, url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+def load(step: Step, url: str, request: pytest.FixtureRequest) -> FastAPI:
+    """The step's app on `url`, hashing with cheap Argon2 parameters from step 6 on.
+
+    What is shown here is which rows and passwords a migration keeps, not how
+    they are hashed: the real parameters would cost a tenth of a second a hash.
+    """
+    app = apps.load(step, url, request.getfixturevalue("monkeypatch"))
+    if step.offers("auth"):
+        auth.hash_cheaply(step, request)
+    return app
+
+
+def fill_with_the_step_before(step: Step, url: str, request: pytest.FixtureRequest) -> dict:
     """A database made and filled by the step before passwords, at its newest migration."""
     before = step_before_passwords(step)
     migrations.upgrade(before, url)
-    with TestClient(apps.load(before, url, monkeypatch)) as client:
+    with TestClient(load(before, url, request)) as client:
         for name, role in [("ada", "admin"), ("grace", "member")]:
             body = {"username": name, "email": f"{name}@example.com", "role": role}
             user = client.post("/users", json={**body, "full_name": name.title()}).json()
@@ -59,16 +72,16 @@ def everything(client: TestClient) -> dict:
 
 @pytest.mark.repository
 def test_the_password_migration_keeps_every_row(
-    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    step: Step, backend: str, empty_database_url: str, request: pytest.FixtureRequest
 ) -> None:
     url = empty_database_url
-    before = fill_with_the_step_before(step, url, monkeypatch)
+    before = fill_with_the_step_before(step, url, request)
     assert "password_hash" not in column_names(url, "users")
 
     migrations.upgrade(step, url)
     assert "password_hash" in column_names(url, "users")
     assert rows(url, "SELECT password_hash FROM users") == [(None,), (None,)]
-    with TestClient(apps.load(step, url, monkeypatch)) as client:
+    with TestClient(load(step, url, request)) as client:
         assert everything(client) == before
         # No password yet: no login, whatever is typed.
         for password in (PASSWORD, ""):
@@ -77,23 +90,23 @@ def test_the_password_migration_keeps_every_row(
 
     migrations.downgrade(step, url, "-1")
     assert "password_hash" not in column_names(url, "users")
-    with TestClient(apps.load(step_before_passwords(step), url, monkeypatch)) as client:
+    with TestClient(load(step_before_passwords(step), url, request)) as client:
         assert everything(client) == before
 
     migrations.upgrade(step, url)
-    with TestClient(apps.load(step, url, monkeypatch)) as client:
+    with TestClient(load(step, url, request)) as client:
         assert everything(client) == before
 
 
 @pytest.mark.repository
 @pytest.mark.backends("sqlite")
 def test_users_from_before_log_in_once_an_admin_sets_their_password(
-    step: Step, backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+    step: Step, backend: str, empty_database_url: str, request: pytest.FixtureRequest
 ) -> None:
     url = empty_database_url
-    fill_with_the_step_before(step, url, monkeypatch)
+    fill_with_the_step_before(step, url, request)
     migrations.upgrade(step, url)
-    with TestClient(apps.load(step, url, monkeypatch)) as client:
+    with TestClient(load(step, url, request)) as client:
         assert_unauthorized(
             client.post("/auth/token", data={"username": "ada", "password": PASSWORD})
         )
