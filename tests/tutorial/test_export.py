@@ -25,11 +25,14 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from packaging.requirements import Requirement
@@ -40,18 +43,25 @@ from shared.catalog import ROOT, STEPS
 from shared.server import HOST, UvicornServer, free_port
 from tests.support import documented, make
 
-# Imports every module named on the command line, from the project's folder
-# only, and prints the files of those it loaded from this repository.
+# From the project's folder only: imports its app and prints GET /'s body (the
+# lifespan, which would need a migrated database, does not run outside `with`),
+# then imports every module named on the command line and prints the files of
+# those it loaded from this repository. One process for both: each costs a
+# Python start and the app's import, which the two checks can share.
 IMPORT_ALL = """
 import importlib, json, pathlib, sys
 project, repository = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 sys.path.insert(0, str(project))
+from fastapi.testclient import TestClient
+from app.main import app
+welcome = TestClient(app).get("/").json()
 for name in sys.argv[3:]:
     importlib.import_module(name)
 files = [pathlib.Path(m.__file__).resolve() for m in list(sys.modules.values())
          if getattr(m, "__file__", None)]
-print(json.dumps([str(f) for f in files
-                  if f.is_relative_to(repository) and not f.is_relative_to(repository / ".venv")]))
+print(json.dumps({"welcome": welcome, "repository": [
+    str(f) for f in files
+    if f.is_relative_to(repository) and not f.is_relative_to(repository / ".venv")]}))
 """
 
 
@@ -86,24 +96,14 @@ def test_an_export_that_fails_leaves_nothing_behind(
 
 
 def test_an_exported_project_imports_nothing_of_this_repository(
-    named: Path, tmp_path: Path
+    named: Exported, loaded: dict
 ) -> None:
     """Its app and its tests import with the repository off sys.path, and load none of it."""
-    project = named
+    project = named.path
     for path in project.rglob("*.py"):
         imported = set(export.imported_modules(path))
         assert not {m for m in imported if m.split(".")[0] in ("shared", "steps")}, path
-
-    result = subprocess.run(
-        [sys.executable, "-IB", "-c", IMPORT_ALL, str(project), str(ROOT), *modules_of(project)],
-        cwd=project,
-        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == []
+    assert loaded["repository"] == []
     assert "app.main" in modules_of(project)
     assert "tests.conftest" in modules_of(project)
 
@@ -113,12 +113,71 @@ def test_an_exported_project_imports_nothing_of_this_repository(
 NAME = "Ada's Library API"
 
 
-@pytest.fixture(scope="module", params=[5, catalog.latest().number], ids=lambda n: f"step{n:02d}")
-def named(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A step exported as the app called NAME (step 5: no logins; the newest: everything)."""
+class Exported(NamedTuple):
+    path: Path
+    name: str  # the app's title, as NAME= gave it
+    package: str  # the name pyproject.toml must give it
+
+
+MadeBy = Callable[..., tuple[subprocess.CompletedProcess[str], Path]]
+
+
+@pytest.fixture(scope="module")
+def make_export(tmp_path_factory: pytest.TempPathFactory) -> MadeBy:
+    """`make export` with these arguments (DEST=, if any, left out), run once by the
+    first test that asks, into a new folder `my-api`: the others read what it wrote
+    (they write nothing into it; the page's test changes a copy)."""
+    done: dict[tuple[str, ...], tuple[subprocess.CompletedProcess[str], Path]] = {}
+
+    def run(*args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        key = tuple(arg for arg in args if not arg.startswith("DEST="))
+        if key not in done:
+            project = tmp_path_factory.mktemp("make-export") / "my-api"
+            done[key] = make.run(*key, f"DEST={project}"), project
+        return done[key]
+
+    return run
+
+
+@pytest.fixture(
+    scope="module",
+    params=[5, catalog.latest().number],
+    ids=lambda n: f"step{n:02d}",
+)
+def named(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    make_export: MadeBy,
+) -> Exported:
+    """Step 5 (no logins) as `make export STEP=5 NAME="My API"`, the command of the page
+    on your own tests (which the page's test and the docs' test reuse); the newest
+    (everything) exported as the app called NAME, a name that is no identifier: its
+    quote must survive Python's strings, JSON and the package's name."""
+    if request.param == 5:
+        result, project = make_export("export", "STEP=5", "NAME=My API")
+        assert result.returncode == 0, result.stderr
+        return Exported(project, "My API", "my-api")
     project = tmp_path_factory.mktemp(f"export{request.param}") / "library"
     export.export(catalog.get(request.param), project, NAME)
-    return project
+    return Exported(project, NAME, "ada-s-library-api")
+
+
+@pytest.fixture(scope="module")
+def loaded(named: Exported, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """What IMPORT_ALL prints on the project: its welcome, and the repository's files it
+    loaded. With the repository off sys.path (-I) and nothing in the environment but
+    a database that nothing creates (the lifespan does not run)."""
+    project = named.path
+    result = subprocess.run(
+        [sys.executable, "-IB", "-c", IMPORT_ALL, str(project), str(ROOT), *modules_of(project)],
+        cwd=project,
+        env={"DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('loaded') / 'unused.db'}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def offers_logins(project: Path) -> bool:
@@ -129,73 +188,55 @@ def offers_logins(project: Path) -> bool:
     return '"auth"' in features[1]
 
 
-def test_the_app_is_called_by_its_name(named: Path) -> None:
-    """NAME is the app's title (its /docs and its welcome), the README's and the package's."""
-    assert f"title={json.dumps(NAME)}," in (named / "app" / "main.py").read_text()
-    assert (named / "README.md").read_text().startswith(f"# {NAME}\n")
-    package = tomllib.loads((named / "pyproject.toml").read_text())["project"]
-    assert package["name"] == "ada-s-library-api"
-    assert package["description"].startswith(NAME)
-    contract = (named / "tests" / "support" / "contract.py").read_text()
-    assert f"title={json.dumps(NAME)}" in contract
+def test_the_app_is_called_by_its_name(named: Exported) -> None:
+    """NAME= is the app's title (its /docs and its welcome), the README's and the package's."""
+    project, name = named.path, named.name
+    assert f"title={json.dumps(name)}," in (project / "app" / "main.py").read_text()
+    assert (project / "README.md").read_text().startswith(f"# {name}\n")
+    package = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert package["name"] == named.package
+    assert package["description"].startswith(name)
+    contract = (project / "tests" / "support" / "contract.py").read_text()
+    assert f"title={json.dumps(name)}" in contract
 
 
-def test_its_welcome_names_the_app_and_no_step(named: Path, tmp_path: Path) -> None:
+def test_its_welcome_names_the_app_and_no_step(named: Exported, loaded: dict) -> None:
     """GET / answers with the app's title: no step number, no lesson's title."""
-    result = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", WELCOME, str(named)],
-        cwd=named,
-        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'welcome.db'}", "SECRET_KEY": "k" * 32},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"title": NAME, "docs": "/docs"}
+    assert loaded["welcome"] == {"title": named.name, "docs": "/docs"}
 
 
-# Imports the project's app from its folder and prints GET /'s body (the lifespan,
-# which would need a migrated database, does not run outside `with`).
-WELCOME = """
-import sys
-sys.path.insert(0, sys.argv[1])
-from fastapi.testclient import TestClient
-from app.main import app
-print(TestClient(app).get("/").text)
-"""
-
-
-def test_nothing_in_it_speaks_of_steps(named: Path) -> None:
+def test_nothing_in_it_speaks_of_steps(named: Exported) -> None:
     """`grep -ri step` in the project finds nothing: no comment, option, name or test id."""
+    project = named.path
     found = [
-        f"{path.relative_to(named)}:{number}: {line.strip().decode(errors='replace')}"
-        for path in sorted(named.rglob("*"))
+        f"{path.relative_to(project)}:{number}: {line.strip().decode(errors='replace')}"
+        for path in sorted(project.rglob("*"))
         if path.is_file() and "__pycache__" not in path.parts
         for number, line in enumerate(path.read_bytes().splitlines(), 1)
         if re.search(b"step", line, re.IGNORECASE)
     ]
     assert found == []
-    options = tomllib.loads((named / "pyproject.toml").read_text())["tool"]["pytest"]
+    options = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["pytest"]
     assert options["ini_options"]["addopts"] == ["-rfE", "--strict-markers", "--backend=sqlite"]
-    assert not (named / "tests" / "support" / "catalog.py").exists()
+    assert not (project / "tests" / "support" / "catalog.py").exists()
 
 
-def test_it_is_formatted_and_lint_clean(named: Path) -> None:
+def test_it_is_formatted_and_lint_clean(named: Exported) -> None:
     """By ruff's own rules, at the project's line length (its pyproject.toml): the
     renamed tests were formatted again, and no import is left unused."""
     for command in (["check", "--select=E,W,F,I"], ["format", "--check"]):
         result = subprocess.run(
             [sys.executable, "-m", "ruff", *command, "--no-cache", "."],
-            cwd=named,
+            cwd=named.path,
             capture_output=True,
             text=True,
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_it_holds_only_the_project(named: Path) -> None:
+def test_it_holds_only_the_project(named: Exported) -> None:
     """No cache or other leftover of the tools that wrote it."""
-    tops = {path.name for path in named.iterdir()}
+    tops = {path.name for path in named.path.iterdir()}
     assert tops <= {
         "app",
         "tests",
@@ -217,11 +258,12 @@ def imported_tops(project: Path) -> set[str]:
     }
 
 
-def test_its_dependencies_are_the_ones_its_code_imports(named: Path) -> None:
+def test_its_dependencies_are_the_ones_its_code_imports(named: Exported) -> None:
     """Each package pyproject.toml names is imported by the project's code or tests, or
     loaded by name by what it runs (uvicorn, email-validator, ...); the lock holds them
     and what they need, nothing else."""
-    package = tomllib.loads((named / "pyproject.toml").read_text())["project"]
+    project = named.path
+    package = tomllib.loads((project / "pyproject.toml").read_text())["project"]
     named_requirements = package["dependencies"] + package["optional-dependencies"]["dev"]
     loaded_by_name = {
         canonicalize_name(Requirement(r).name)
@@ -231,21 +273,23 @@ def test_its_dependencies_are_the_ones_its_code_imports(named: Path) -> None:
     providers = importlib.metadata.packages_distributions()
     imported = {
         canonicalize_name(distribution)
-        for top in imported_tops(named)
+        for top in imported_tops(project)
         for distribution in providers.get(top, [])
     }
     names = {canonicalize_name(Requirement(r).name) for r in named_requirements}
     assert names - imported - loaded_by_name == set()
-    locked = set(re.findall(r"^([a-z0-9-]+)==", (named / "requirements.lock").read_text(), re.M))
+    locked = set(re.findall(r"^([a-z0-9-]+)==", (project / "requirements.lock").read_text(), re.M))
     assert names <= locked
 
 
-def test_an_export_without_logins_installs_no_login_library(named: Path) -> None:
+def test_an_export_without_logins_installs_no_login_library(named: Exported) -> None:
     """Step 5 has no passwords or tokens: neither pwdlib nor PyJWT, nor Argon2, is installed
     (the tests' helpers for logins import them only where they are used)."""
-    locked = set(re.findall(r"^([a-z0-9-]+)==", (named / "requirements.lock").read_text(), re.M))
+    locked = set(
+        re.findall(r"^([a-z0-9-]+)==", (named.path / "requirements.lock").read_text(), re.M)
+    )
     logins = {"pwdlib", "pyjwt", "argon2-cffi"}
-    if offers_logins(named):
+    if offers_logins(named.path):
         assert logins <= locked
     else:
         assert locked & logins == set()
@@ -259,10 +303,15 @@ YOUR_TESTS = ROOT / "docs" / "your-tests.md"
 TITLED_BLOCK = re.compile(r'```(python|diff) title="([^"]+)"\n(.*?)```', flags=re.DOTALL)
 
 
+def page_command() -> str:
+    """The page's `make export` command."""
+    [command] = [c for c in documented.shell_lines(YOUR_TESTS.read_text()) if "export" in c]
+    return command
+
+
 def page_export() -> tuple[int, str]:
     """The step and the NAME of the page's `make export` command."""
-    [command] = [c for c in documented.shell_lines(YOUR_TESTS.read_text()) if "export" in c]
-    words = dict(word.split("=", 1) for word in shlex.split(command) if "=" in word)
+    words = dict(word.split("=", 1) for word in shlex.split(page_command()) if "=" in word)
     return int(words["STEP"]), words["NAME"]
 
 
@@ -305,13 +354,17 @@ def run_them() -> list[list[str]]:
     return commands
 
 
-def test_the_page_on_your_own_tests_runs_in_an_exported_project(tmp_path: Path) -> None:
-    """The page's changes, made in the step it exports, and its new tests pass there, with
-    the project's tests of tasks and of migrations (`alembic check` included); CI runs the
-    page's commands as written, the whole suite too, in the project's own venv (below)."""
-    number, name = page_export()
+def test_the_page_on_your_own_tests_runs_in_an_exported_project(
+    tmp_path: Path, make_export: MadeBy
+) -> None:
+    """The page's changes, made in what its `make export` command writes, and its new tests
+    pass there, with the project's tests of tasks and of migrations (`alembic check`
+    included); CI runs the page's commands as written, the whole suite too, in the
+    project's own venv (below)."""
+    exported, written = make_export(*shlex.split(page_command())[1:])
+    assert exported.returncode == 0, exported.stderr
     project = tmp_path / "my-api"
-    export.export(catalog.get(number), project, name)
+    shutil.copytree(written, project)  # a copy: the tests of `named` read the export
     follow_the_page(project)
     narrow = [command[1:] for command in run_them() if len(command) > 1]
     assert narrow, "Run them shows no command for the new tests alone"
@@ -358,11 +411,9 @@ def test_the_docs_show_make_export() -> None:
 
 
 @pytest.mark.parametrize("command", documented_exports())
-def test_documented_make_export_writes_the_project(command: str, tmp_path: Path) -> None:
+def test_documented_make_export_writes_the_project(command: str, make_export: MadeBy) -> None:
     """As the docs give it, with DEST moved into a temporary folder."""
-    args = [word for word in shlex.split(command)[1:] if not word.startswith("DEST=")]
-    project = tmp_path / "my-api"
-    result = make.run(*args, f"DEST={project}")
+    result, project = make_export(*shlex.split(command)[1:])
     assert result.returncode == 0, result.stderr
     assert "is now a project of its own" in result.stdout
     for name in ("README.md", "pyproject.toml", ".gitignore", "app/main.py", "tests/conftest.py"):
