@@ -18,8 +18,7 @@ from fastapi.testclient import TestClient
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from shared import permissions
-from shared.catalog import Step
-from tests.support import apps, auth
+from tests.support import auth, production
 from tests.support.auth import (
     PASSWORD,
     assert_unauthorized,
@@ -30,6 +29,10 @@ from tests.support.auth import (
     token_for,
 )
 from tests.support.databases import execute, rows
+from tests.support.production import StartWith
+
+# A fixture of tests/support/production.py: the app started on settings of a test's choosing.
+start_with = production.start_with
 
 pytestmark = [
     pytest.mark.requires("auth"),
@@ -256,11 +259,8 @@ def test_a_hash_with_older_parameters_is_replaced_at_login(
     assert rows(database_url, "SELECT password_hash FROM users") == [(renewed,)]
 
 
-def test_the_token_lifetime_comes_from_the_environment(
-    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ACCESS_TOKEN_EXPIRE_MINUTES", "5")
-    with TestClient(apps.load(step, database_url, monkeypatch)) as client:
+def test_the_token_lifetime_comes_from_the_environment(start_with: StartWith) -> None:
+    with start_with(ACCESS_TOKEN_EXPIRE_MINUTES="5") as client:
         sign_up(client, "ada")
         claims = jwt.decode(log_in(client, "ada"), auth.TEST_SECRET_KEY, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == 5 * 60

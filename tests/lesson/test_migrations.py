@@ -1,11 +1,11 @@
 """Steps whose schema is owned by Alembic: history, data, and start-up checks."""
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
 
 from shared.catalog import Step
 from tests.support import apps, migrations, sqlite
+from tests.support.inprocess import InProcessClient
 from tests.support.migrations import column_names, table_names
 
 pytestmark = [pytest.mark.requires("migrations"), pytest.mark.taught("the-migration-history")]
@@ -68,7 +68,7 @@ def test_role_migration_keeps_every_row_and_makes_old_users_members(
 
     migrations.upgrade(step, url)
 
-    with TestClient(apps.load(step, url, monkeypatch)) as client:
+    with InProcessClient(apps.load(step, url, monkeypatch)) as client:
         users = client.get("/users").json()
         assert [(u["username"], u["role"]) for u in users] == [
             ("ada", "member"),
@@ -164,7 +164,7 @@ def test_app_refuses_to_start_on_a_database_behind_head(
     app = apps.load(step, empty_database_url, monkeypatch)
     stopped: Exception | None = None
     try:
-        with TestClient(app) as client:
+        with InProcessClient(app) as client:
             answer = client.get("/tasks")
     except Exception as error:
         stopped = error
