@@ -75,7 +75,11 @@ def assert_still_serving(server: UvicornServer) -> None:
     assert "Traceback" not in server.log(), server.log()
 
 
+# The tests through uvicorn run on SQLite only (and in memory, step 1): a body
+# refused never reaches the database, whichever it is (the in-process tests above
+# run on every backend), and on PostgreSQL each test would start a server.
 @pytest.mark.requires("tasks")
+@pytest.mark.backends("sqlite")
 def test_uvicorn_refuses_a_huge_declared_body_without_waiting_for_it(
     server: UvicornServer,
 ) -> None:
@@ -90,6 +94,7 @@ def test_uvicorn_refuses_a_huge_declared_body_without_waiting_for_it(
 
 
 @pytest.mark.requires("tasks")
+@pytest.mark.backends("sqlite")
 def test_uvicorn_stops_reading_a_chunked_body_at_the_limit(server: UvicornServer) -> None:
     # Chunked, with no length announced, and never finished: an answer
     # proves the server stopped reading once past the limit.
@@ -105,6 +110,7 @@ def test_uvicorn_stops_reading_a_chunked_body_at_the_limit(server: UvicornServer
 
 
 @pytest.mark.requires("tasks")
+@pytest.mark.backends("sqlite")
 def test_uvicorn_survives_every_malformed_request(server: UvicornServer) -> None:
     with httpx2.Client(base_url=server.url, timeout=REQUEST_TIMEOUT) as client:
         for _, body, content_type in MALFORMED_TASK_BODIES:
