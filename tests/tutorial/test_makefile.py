@@ -9,6 +9,7 @@ documented form (with and without PostgreSQL), `make lint`, `make setup` and
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -150,9 +151,54 @@ def test_a_python_older_than_3_11_is_told_which_version_it_needs(tmp_path: Path)
 
 # `make run STEP=N PRACTICE=1` serves a practice copy: tests/tutorial/test_practice.py
 # makes one and runs it.
-@pytest.mark.parametrize("command", [c for c in documented_with("run") if "PRACTICE=" not in c])
+RUNS = [c for c in documented_with("run") if "PRACTICE=" not in c]
+
+
+def form(command: str) -> tuple[bool, tuple[str, ...]]:
+    """What the run recipe does differently, besides the step's package: whether the
+    step's folder has an alembic.ini (migrate runs Alembic), and the variables other
+    than STEP (WORKERS= serves with workers instead of --reload)."""
+    variables = sorted(word.split("=")[0] for word in shlex.split(command) if "=" in word)
+    return (step_of(command).path / "alembic.ini").is_file(), tuple(
+        name for name in variables if name != "STEP"
+    )
+
+
+# The first documented command of each form (in the pages' order: the README's
+# `make run` first), served for real; the others differ from one of them by the
+# step alone (test_documented_make_run_of_another_step_runs_the_same_commands).
+SERVED = {form(command): command for command in reversed(RUNS)}
+
+
+@functools.cache
+def dry_run(command: str) -> str:
+    """The commands `make -n` says the command runs, one a line, whitespace and line
+    continuations squeezed, with its step's package written {package}."""
+    result = make.run("-n", *shlex.split(command)[1:], "PORT=8000")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.replace("\\\n", " ").splitlines()
+    commands = "\n".join(" ".join(line.split()) for line in lines if line.strip())
+    return commands.replace(step_of(command).package, "{package}")
+
+
+@pytest.mark.parametrize("command", sorted(set(RUNS) - set(SERVED.values()), key=RUNS.index))
+def test_documented_make_run_of_another_step_runs_the_same_commands(command: str) -> None:
+    """What `make run STEP=N` runs is what a command of its form, served below, runs, for
+    step N: Alembic's upgrade with step N's alembic.ini (if it has one), then uvicorn on
+    step N's app, as tests/full/test_smoke.py runs them and serves every step. Serving
+    each step again under make would prove nothing more, for about 3 s of CPU a step."""
+    served = SERVED[form(command)]
+    assert dry_run(command) == dry_run(served)
+    step = step_of(command)
+    migrate, serve = dry_run(command).replace("{package}", step.package).splitlines()
+    assert f"alembic -c steps/{step.package}/alembic.ini upgrade head;" in migrate
+    assert shlex.split(serve)[1] == step.app_ref
+
+
+@pytest.mark.parametrize("command", sorted(SERVED.values(), key=RUNS.index))
 def test_documented_make_run_serves_its_step(command: str, tmp_path: Path) -> None:
-    """`make run` and `make run STEP=N` as the pages give them, on a throw-away database."""
+    """`make run` and `make run STEP=N` as the pages give them, on a throw-away database:
+    one command of each form of the recipe (see SERVED)."""
     step = step_of(command)
     port = free_port()
     with UvicornServer(
