@@ -24,15 +24,15 @@ pytestmark = [
 ]
 
 
-# On the command's PYTHONPATH: its sitecustomize makes Argon2 cheap, as in the
-# servers of the tests not about hashing (see the module). These tests are
-# about the command: its hash costs a tenth of a second, then as much again
-# to check it at the login.
+# On the command's PYTHONPATH: its sitecustomize makes Argon2 cheap (see the
+# module), as in the servers of the tests not about hashing. The subject here is
+# the command; the step's own hash would cost a tenth of a second, and as much
+# again to check it at the login.
 CHEAP_HASHING = Path(__file__).parent / "cheap_hashing"
 
 
 def create_admin(
-    step: Step, database_url: str, *args: str, password: str | None = None, typed: str = ""
+    step: Step, database_url: str, *args: str, typed: str
 ) -> subprocess.CompletedProcess[str]:
     """The command as a learner types it, from the repository root."""
     env = {**os.environ, "DATABASE_URL": database_url}
@@ -40,8 +40,6 @@ def create_admin(
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(CHEAP_HASHING), os.environ.get("PYTHONPATH")])
         )
-    if password is not None:
-        env["ADMIN_PASSWORD"] = password
     return subprocess.run(
         [sys.executable, "-m", f"{step.import_root}.create_admin", *args],
         cwd=ROOT,
@@ -68,27 +66,35 @@ def test_create_admin_asks_for_the_password_twice(
     assert (me["username"], me["role"]) == ("root", "admin")
 
 
-@pytest.mark.backends("sqlite")
+def run_in_process(step: Step, *args: str) -> int:
+    """The command's `main`, in this process: what it does, without starting Python again.
+
+    (The test above shows it as a process of its own: its prompt, its output, its exit code.)
+    """
+    return apps.import_module(step, "create_admin").main(list(args))
+
+
 def test_create_admin_promotes_an_existing_user_for_scripts(
-    step: Step, client: TestClient, database_url: str
+    step: Step,
+    client: TestClient,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     ada = sign_up(client, "ada", full_name="Ada Lovelace")
     client.post(f"/users/{ada['id']}/posts", json=permissions.POST, headers=headers_for(ada))
-    done = create_admin(step, database_url, "ada", password="the admin's password")
-    assert done.returncode == 0, done.stderr
-    assert "the admin's password" not in done.stdout + done.stderr
+    monkeypatch.setenv("ADMIN_PASSWORD", "the admin's password")  # as a script sets it
+    assert run_in_process(step, "ada") == 0
+    out, err = capsys.readouterr()
+    assert "the admin's password" not in out + err
     [(stored,)] = rows(database_url, "SELECT password_hash FROM users")
-    assert stored not in done.stdout + done.stderr
+    assert stored not in out + err
 
     read = client.get(f"/users/{ada['id']}").json()
     assert read["role"] == "admin"
     assert read["full_name"] == "Ada Lovelace"
     assert len(read["posts"]) == 1
     log_in(client, "ada", "the admin's password")
-
-
-def run_in_process(step: Step, *args: str) -> int:
-    return apps.import_module(step, "create_admin").main(list(args))
 
 
 def test_create_admin_refuses_two_different_passwords(
