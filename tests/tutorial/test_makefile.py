@@ -185,8 +185,9 @@ def dry_run(command: str) -> str:
 def test_documented_make_run_of_another_step_runs_the_same_commands(command: str) -> None:
     """What `make run STEP=N` runs is what a command of its form, served below, runs, for
     step N: Alembic's upgrade with step N's alembic.ini (if it has one), then uvicorn on
-    step N's app, as tests/full/test_smoke.py runs them and serves every step. Serving
-    each step again under make would prove nothing more, for about 3 s of CPU a step."""
+    step N's app, as tests/full/test_smoke.py runs them and serves every step. That make
+    runs what it prints, the served command of the same form shows: serving each step
+    under make again would show only that, for about 3 s of CPU a step."""
     served = SERVED[form(command)]
     assert dry_run(command) == dry_run(served)
     step = step_of(command)
