@@ -1,4 +1,4 @@
-"""`python -m shared.docsgen [--out build/docs]`: write the generated parts of the docs."""
+"""`python -m shared.docsgen [--out build/docs] [--step N]`: write the docs' generated parts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from shared.catalog import ROOT, STEPS
+from shared.catalog import ROOT, STEPS, Step, get
 from shared.docsgen import (
     checks,
     commands,
@@ -21,7 +21,15 @@ from shared.docsgen import (
 DEFAULT_OUT = ROOT / "build" / "docs"
 
 
-def generate(out: Path) -> list[Path]:
+def source_pages(step: Step) -> dict[str, str]:
+    """The step's files as its page shows them: its code tabs and its diff."""
+    return {
+        f"{step.package}/code.md": sources.code_page(step),
+        f"{step.package}/diff.md": sources.diff_page(step),
+    }
+
+
+def all_pages() -> dict[str, str]:
     pages: dict[str, str] = {
         "steps.md": overview.steps_table(),
         "steps-diagram.md": overview.steps_diagram(),
@@ -34,10 +42,13 @@ def generate(out: Path) -> list[Path]:
         for step in STEPS:
             answers = requests.capture(step, Path(databases))
             pages[f"{step.package}/try.md"] = requests.render(answers)
-            pages[f"{step.package}/code.md"] = sources.code_page(step)
-            pages[f"{step.package}/diff.md"] = sources.diff_page(step)
+            pages |= source_pages(step)
             pages[f"{step.package}/run.md"] = commands.run_page(step)
         pages["reference/api.md"] = reference.api_page()
+    return pages
+
+
+def write(pages: dict[str, str], out: Path) -> list[Path]:
     written = []
     for name, text in pages.items():
         path = out / name
@@ -47,11 +58,22 @@ def generate(out: Path) -> list[Path]:
     return written
 
 
+def generate(out: Path) -> list[Path]:
+    return write(all_pages(), out)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.docsgen", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: %(default)s")
+    parser.add_argument(
+        "--step",
+        type=int,
+        help="write only this step's code tabs and diff, in a second rather than running "
+        "every step for its responses (the docs' tests, after changing a line of a step)",
+    )
     args = parser.parse_args(argv)
-    written = generate(args.out.resolve())
+    out = args.out.resolve()
+    written = write(source_pages(get(args.step)), out) if args.step else generate(out)
     print(f"docsgen: wrote {len(written)} files into {args.out}")
     return 0
 

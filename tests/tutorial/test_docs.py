@@ -1,16 +1,19 @@
 """The docs site: it builds strictly, it agrees with the catalog, and it renders.
 
-The site is built once per session, from a copy of the repository in a
-temporary folder (the suite never writes into the repository), the way
-`make docs-build` builds it: `python -m shared.docsgen`, then
-`mkdocs build --strict`.
+The site is built once per run (one build, whichever pytest-xdist worker asks
+first), from a copy of the repository in a temporary folder (the suite never
+writes into the repository), the way `make docs-build` builds it:
+`python -m shared.docsgen`, then `mkdocs build --strict`. So is the offline
+site, the way `make docs-offline` builds it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import html
 import http.server
+import json
 import os
 import re
 import shutil
@@ -23,6 +26,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import markdown
 import pytest
 import yaml
 from mkdocs.config import load_config
@@ -115,14 +119,40 @@ def build_site(root: Path, *, offline: bool = False) -> Build:
     return Build(root, root / "site", output)
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, *, offline: bool) -> Build:
+    """The site built in a folder that every pytest-xdist worker of this run shares:
+    the first worker to ask builds it, holding a lock; the others wait for it, then
+    read the same site. The tests only read a build.
+
+    A failed build is recorded too: each worker then fails with its output,
+    without building it again."""
+    base = tmp_path_factory.getbasetemp()
+    # Each worker's temporary folder is inside the run's.
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root, record = run / name, run / f"{name}.json"
+    with (run / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.is_file():
+            root.mkdir()
+            try:
+                build = build_site(copy_sources(root), offline=offline)
+            except AssertionError as failed:
+                record.write_text(json.dumps({"failed": str(failed)}))
+                raise
+            record.write_text(json.dumps({"output": build.output}))
+    built = json.loads(record.read_text())
+    assert "failed" not in built, built.get("failed")
+    return Build(root, root / "site", built["output"])
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    return build_site(copy_sources(tmp_path_factory.mktemp("docs")))
+    return built_once(tmp_path_factory, "docs", offline=False)
 
 
 @pytest.fixture(scope="session")
 def offline_site(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    return build_site(copy_sources(tmp_path_factory.mktemp("docs-offline")), offline=True)
+    return built_once(tmp_path_factory, "docs-offline", offline=True)
 
 
 def nav_pages(nav: list) -> list[str]:
@@ -284,12 +314,43 @@ def test_no_page_loads_anything_from_the_internet(
         assert remote == [], html_file
 
 
-def test_a_changed_line_in_a_step_changes_its_page(tmp_path: Path) -> None:
+def rendered(root: Path, page: str) -> str:
+    """A page's HTML as MkDocs writes it from mkdocs.yml's Markdown extensions, with
+    the snippets `make docs-build` includes in `root` (its steps/ and build/docs/)."""
+    config = load_config(str(root / "mkdocs.yml"))
+    extension_configs = dict(config.mdx_configs)
+    snippets = extension_configs["pymdownx.snippets"]
+    # Relative to the folder `make` runs in: `root`, not this process's.
+    bases = [str(root / base) for base in snippets["base_path"]]
+    extension_configs["pymdownx.snippets"] = {**snippets, "base_path": bases}
+    converter = markdown.Markdown(
+        extensions=config.markdown_extensions, extension_configs=extension_configs
+    )
+    return converter.convert((root / "docs" / page).read_text())
+
+
+def test_a_changed_line_in_a_step_changes_its_page(tmp_path: Path, site: Build) -> None:
+    """The code tabs and the diff are the step's files as they are, not a copy kept by hand.
+
+    Not a whole build again (the site's build shows that `make docs-build` writes the
+    generated parts and the page includes them): only the step's code and diff are
+    written again, over the site's generated parts, and its page is rendered with the
+    Markdown extensions that build it.
+    """
     root = copy_sources(tmp_path)
+    shutil.copytree(site.root / "build", root / "build")
     step = STEPS[-1]
     main = root / "steps" / step.package / "main.py"
     main.write_text(main.read_text() + "\nLESSON_MARKER = 'changed for the docs test'\n")
-    html = build_site(root).page(f"steps/{step.package}")
+    subprocess.run(
+        [root / ".venv" / "bin" / "python", "-m", "shared.docsgen", "--step", str(step.number)],
+        cwd=root,
+        env=docs_environment(),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    html = rendered(root, step_page(step))
     assert "changed for the docs test" in html.split('id="what-changed')[0], "code tabs"
     diff = html.split('id="what-changed')[1].split('id="run-it"')[0]
     assert "LESSON_MARKER" in diff
@@ -396,10 +457,25 @@ def open_tab(browser, allowed: Callable[[str], bool]) -> Iterator:
     context.close()
 
 
-@pytest.fixture
-def page(browser) -> Iterator:
+@pytest.fixture(scope="module")
+def loopback_tab(browser) -> Iterator:
     """A tab that may reach this machine's loopback server and nothing else."""
     yield from open_tab(browser, lambda url: urlsplit(url).hostname == HOST)
+
+
+@pytest.fixture
+def page(loopback_tab):
+    """The loopback tab, on a blank page, with no request refused yet.
+
+    One tab for every test of the served site rather than one each: each new tab
+    costs Chromium a renderer process that compiles the site's scripts again (about
+    1 CPU-s a page, half of what a step page costs). Each test opens its own page,
+    and none depends on what another left: these tests click no tab and change no
+    setting that the site keeps in the browser's storage.
+    """
+    loopback_tab.goto("about:blank")
+    loopback_tab.refused.clear()
+    return loopback_tab
 
 
 @pytest.fixture
