@@ -8,15 +8,7 @@ import tempfile
 from pathlib import Path
 
 from shared.catalog import ROOT, STEPS, Step, get
-from shared.docsgen import (
-    checks,
-    commands,
-    contract,
-    overview,
-    reference,
-    requests,
-    sources,
-)
+from shared.docsgen import checks, commands, contract, overview, reference, sources
 
 DEFAULT_OUT = ROOT / "build" / "docs"
 
@@ -30,6 +22,10 @@ def source_pages(step: Step) -> dict[str, str]:
 
 
 def all_pages() -> dict[str, str]:
+    # Imported here, not above: it imports FastAPI, SQLAlchemy and Alembic (most of
+    # a second), which `--step` does not need.
+    from shared.docsgen import requests
+
     pages: dict[str, str] = {
         "steps.md": overview.steps_table(),
         "steps-diagram.md": overview.steps_diagram(),
@@ -68,8 +64,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--step",
         type=int,
-        help="write only this step's code tabs and diff, in a second rather than running "
-        "every step for its responses (the docs' tests, after changing a line of a step)",
+        metavar="N",
+        help="write only step N's code tabs and diff, without running every step for its "
+        "responses (what the docs' tests write again after changing a line of a step)",
     )
     args = parser.parse_args(argv)
     out = args.out.resolve()
