@@ -161,6 +161,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The process ends without walking its heap again.
+
+    By now pytest has looked for what a test left unclosed (its own full
+    collections, just before). Python's teardown then collects every object
+    the run made, several times over: 0.9-2.7 s at the end of a step-8 lesson
+    run in one process (on a loaded machine), which the judge's workers and
+    the run that waits for them sat through. Frozen, the objects are freed as
+    their references go, and the teardown takes 0.1-0.2 s.
+    """
+    gc.freeze()
+
+
 def refuse_a_package_the_repository_shadows(app: str | None, app_dir: Path) -> None:
     """An app judged from another folder must not share its top package's name with this
     repository's: the servers, `python -m` and `alembic` commands the tests start from the
