@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -104,55 +105,49 @@ def docs_environment() -> dict[str, str]:
     return env
 
 
-def build_site(root: Path, *, offline: bool = False) -> Build:
-    """`make docs-build` (or `make docs-offline`) in `root`, as a learner types it."""
+def make_docs(root: Path, target: str) -> dict:
+    """`make <target>` in `root`, as a learner types it: its exit status and output."""
     result = subprocess.run(
-        make.command("docs-offline" if offline else "docs-build"),
+        make.command(target),
         cwd=root,
         env=docs_environment(),
         capture_output=True,
         text=True,
         timeout=180,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    return Build(root, root / "site", output)
+    return {"returncode": result.returncode, "output": result.stdout + result.stderr}
 
 
-def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, *, offline: bool) -> Build:
-    """The site built in a folder that every pytest-xdist worker of this run shares:
-    the first worker to ask builds it, holding a lock; the others wait for it, then
-    read the same site. The tests only read a build.
-
-    A failed build is recorded too: each worker then fails with its output,
-    without building it again."""
+def built_once(tmp_path_factory: pytest.TempPathFactory, target: str) -> Build:
+    """`make <target>` (docs-build or docs-offline) in a copy of the repository, once
+    per run: in a folder that every pytest-xdist worker of this run shares, by the
+    first worker to ask, holding a lock. The others wait for it, then read the same
+    site (the tests only read a build). A failed build fails in every worker, with
+    its output, without being made again."""
     base = tmp_path_factory.getbasetemp()
     # Each worker's temporary folder is inside the run's.
     run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root, record = run / name, run / f"{name}.json"
-    with (run / f"{name}.lock").open("w") as lock:
+    root, record = run / target, run / f"{target}.json"
+    with (run / f"{target}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not record.is_file():
+            # What a worker stopped mid-build (by a timeout) left.
+            shutil.rmtree(root, ignore_errors=True)
             root.mkdir()
-            try:
-                build = build_site(copy_sources(root), offline=offline)
-            except AssertionError as failed:
-                record.write_text(json.dumps({"failed": str(failed)}))
-                raise
-            record.write_text(json.dumps({"output": build.output}))
-    built = json.loads(record.read_text())
-    assert "failed" not in built, built.get("failed")
-    return Build(root, root / "site", built["output"])
+            record.write_text(json.dumps(make_docs(copy_sources(root), target)))
+    result = json.loads(record.read_text())
+    assert result["returncode"] == 0, result["output"]
+    return Build(root, root / "site", result["output"])
 
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    return built_once(tmp_path_factory, "docs", offline=False)
+    return built_once(tmp_path_factory, "docs-build")
 
 
 @pytest.fixture(scope="session")
 def offline_site(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    return built_once(tmp_path_factory, "docs-offline", offline=True)
+    return built_once(tmp_path_factory, "docs-offline")
 
 
 def nav_pages(nav: list) -> list[str]:
@@ -407,7 +402,7 @@ def test_the_docs_workflow_builds_strictly_and_deploys_with_least_permissions() 
 @pytest.fixture(scope="session")
 def served_site(site: Build) -> Iterator[str]:
     handler = functools.partial(QuietHandler, directory=str(site.site))
-    with http.server.ThreadingHTTPServer((HOST, 0), handler) as server:
+    with QuietServer((HOST, 0), handler) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         yield f"http://{HOST}:{server.server_address[1]}"
@@ -418,6 +413,14 @@ def served_site(site: Build) -> Iterator[str]:
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:
         pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A tab that opens the next page drops what the last one still loaded
+        # (its search index): no traceback in the next test's output for that.
+        if not isinstance(sys.exception(), ConnectionError):
+            super().handle_error(request, client_address)
 
 
 # One browser per module, not per session: Playwright's sync API keeps an
