@@ -32,7 +32,7 @@ import tomllib
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 from packaging.requirements import Requirement
@@ -119,24 +119,61 @@ class Exported(NamedTuple):
     package: str  # the name pyproject.toml must give it
 
 
-MadeBy = Callable[..., tuple[subprocess.CompletedProcess[str], Path]]
+Ran = dict[str, Any]  # a process's returncode, stdout and stderr, as JSON keeps them
+MadeBy = Callable[..., tuple[Ran, Path]]
 
 
-@pytest.fixture(scope="module")
+def once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, write: Callable[[Path], Ran]
+) -> tuple[Ran, Path]:
+    """`write(folder)`, once per run, in a folder that every pytest-xdist worker of this
+    run shares: the first worker to ask writes it, holding a lock; the others wait, then
+    read the same folder and record (the tests only read what an export wrote; the
+    page's test changes a copy). A failure is recorded too: each worker then fails with
+    its output, and it is not tried again."""
+    base = tmp_path_factory.getbasetemp()
+    # Each worker's temporary folder is inside the run's.
+    run = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+    name = f"test_export-{name}"  # apart from other modules' folders of the run
+    folder, record = run / name, run / f"{name}.json"
+    with (run / f"{name}.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not record.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker stopped midway left
+            folder.mkdir()
+            record.write_text(json.dumps(write(folder)))
+    return json.loads(record.read_text()), folder
+
+
+def ran(result: subprocess.CompletedProcess[str]) -> Ran:
+    return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+
+
+@pytest.fixture(scope="session")
 def make_export(tmp_path_factory: pytest.TempPathFactory) -> MadeBy:
-    """`make export` with these arguments (DEST=, if any, left out), run once by the
-    first test that asks, into a new folder `my-api`: the others read what it wrote
-    (they write nothing into it; the page's test changes a copy)."""
-    done: dict[tuple[str, ...], tuple[subprocess.CompletedProcess[str], Path]] = {}
+    """`make export` with these arguments (DEST=, if any, left out), run once in the run
+    (once_per_run) into a new folder `my-api`: what it printed, and the project."""
 
-    def run(*args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-        key = tuple(arg for arg in args if not arg.startswith("DEST="))
-        if key not in done:
-            project = tmp_path_factory.mktemp("make-export") / "my-api"
-            done[key] = make.run(*key, f"DEST={project}"), project
-        return done[key]
+    def run(*args: str) -> tuple[Ran, Path]:
+        kept = [arg for arg in args if not arg.startswith("DEST=")]
+        name = "make-" + re.sub(r"\W+", "-", " ".join(kept)).strip("-")
+        made, folder = once_per_run(
+            tmp_path_factory,
+            name,
+            lambda folder: ran(make.run(*kept, f"DEST={folder / 'my-api'}")),
+        )
+        return made, folder / "my-api"
 
     return run
+
+
+def export_named(folder: Path, number: int) -> Ran:
+    """Step `number` exported into folder/library as the app called NAME."""
+    try:
+        export.export(catalog.get(number), folder / "library", NAME)
+    except export.ExportError as error:
+        return {"returncode": 2, "stdout": "", "stderr": str(error)}
+    return {"returncode": 0, "stdout": "", "stderr": ""}
 
 
 @pytest.fixture(
@@ -153,31 +190,42 @@ def named(
     on your own tests (which the page's test and the docs' test reuse); the newest
     (everything) exported as the app called NAME, a name that is no identifier: its
     quote must survive Python's strings, JSON and the package's name."""
-    if request.param == 5:
-        result, project = make_export("export", "STEP=5", "NAME=My API")
-        assert result.returncode == 0, result.stderr
+    number = request.param
+    if number == 5:
+        made, project = make_export("export", "STEP=5", "NAME=My API")
+        assert made["returncode"] == 0, made["stderr"]
         return Exported(project, "My API", "my-api")
-    project = tmp_path_factory.mktemp(f"export{request.param}") / "library"
-    export.export(catalog.get(request.param), project, NAME)
-    return Exported(project, NAME, "ada-s-library-api")
+    made, folder = once_per_run(
+        tmp_path_factory, f"export{number}", lambda folder: export_named(folder, number)
+    )
+    assert made["returncode"] == 0, made["stderr"]
+    return Exported(folder / "library", NAME, "ada-s-library-api")
 
 
 @pytest.fixture(scope="module")
 def loaded(named: Exported, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """What IMPORT_ALL prints on the project: its welcome, and the repository's files it
-    loaded. With the repository off sys.path (-I) and nothing in the environment but
-    a database that nothing creates (the lifespan does not run)."""
+    """What IMPORT_ALL prints on the project, once in the run: its welcome, and the
+    repository's files it loaded. With the repository off sys.path (-I) and nothing in
+    the environment but a database that nothing creates (the lifespan does not run)."""
     project = named.path
-    result = subprocess.run(
-        [sys.executable, "-IB", "-c", IMPORT_ALL, str(project), str(ROOT), *modules_of(project)],
-        cwd=project,
-        env={"DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('loaded') / 'unused.db'}"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+
+    def load(folder: Path) -> Ran:
+        command = [sys.executable, "-IB", "-c", IMPORT_ALL, str(project), str(ROOT)]
+        return ran(
+            subprocess.run(
+                [*command, *modules_of(project)],
+                cwd=project,
+                env={"DATABASE_URL": f"sqlite:///{folder / 'unused.db'}"},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        )
+
+    name = "loaded-" + project.parent.name.removeprefix("test_export-")
+    result, _ = once_per_run(tmp_path_factory, name, load)
+    assert result["returncode"] == 0, result["stderr"]
+    return json.loads(result["stdout"])
 
 
 def offers_logins(project: Path) -> bool:
@@ -362,7 +410,7 @@ def test_the_page_on_your_own_tests_runs_in_an_exported_project(
     included); CI runs the page's commands as written, the whole suite too, in the
     project's own venv (below)."""
     exported, written = make_export(*shlex.split(page_command())[1:])
-    assert exported.returncode == 0, exported.stderr
+    assert exported["returncode"] == 0, exported["stderr"]
     project = tmp_path / "my-api"
     shutil.copytree(written, project)  # a copy: the tests of `named` read the export
     follow_the_page(project)
@@ -432,8 +480,8 @@ def test_documented_make_export_writes_the_project(command: str, make_export: Ma
         assert make_words(*args) == [*make_words(*unnamed), "--name", name]
         return
     result, project = make_export(*args)
-    assert result.returncode == 0, result.stderr
-    assert "is now a project of its own" in result.stdout
+    assert result["returncode"] == 0, result["stderr"]
+    assert "is now a project of its own" in result["stdout"]
     for name in ("README.md", "pyproject.toml", ".gitignore", "app/main.py", "tests/conftest.py"):
         assert (project / name).is_file(), name
 
