@@ -152,7 +152,7 @@ MANY = 5
 
 @pytest.mark.requires("posts")
 class TestNoNPlusOne:
-    """A request runs as many statements for many posts as for 1."""
+    """A request runs as many statements for several posts as for one."""
 
     def test_deleting_a_user_leaves_its_posts_to_the_database(
         self, client: TestClient, step: Step
