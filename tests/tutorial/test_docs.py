@@ -310,8 +310,9 @@ def test_no_page_loads_anything_from_the_internet(
 
 
 def rendered(root: Path, page: str) -> str:
-    """A page's HTML as MkDocs writes it from mkdocs.yml's Markdown extensions, with
-    the snippets `make docs-build` includes in `root` (its steps/ and build/docs/)."""
+    """A page's content as MkDocs renders it: Markdown with mkdocs.yml's extensions and
+    their settings, the snippets included from `root` as `make docs-build` there does
+    (its steps/ and build/docs/). Not the theme around it, nor MkDocs' link checks."""
     config = load_config(str(root / "mkdocs.yml"))
     extension_configs = dict(config.mdx_configs)
     snippets = extension_configs["pymdownx.snippets"]
@@ -337,14 +338,15 @@ def test_a_changed_line_in_a_step_changes_its_page(tmp_path: Path, site: Build) 
     step = STEPS[-1]
     main = root / "steps" / step.package / "main.py"
     main.write_text(main.read_text() + "\nLESSON_MARKER = 'changed for the docs test'\n")
-    subprocess.run(
+    written = subprocess.run(
         [root / ".venv" / "bin" / "python", "-m", "shared.docsgen", "--step", str(step.number)],
         cwd=root,
         env=docs_environment(),
-        check=True,
         capture_output=True,
+        text=True,
         timeout=60,
     )
+    assert written.returncode == 0, written.stdout + written.stderr
     html = rendered(root, step_page(step))
     assert "changed for the docs test" in html.split('id="what-changed')[0], "code tabs"
     diff = html.split('id="what-changed')[1].split('id="run-it"')[0]
@@ -472,7 +474,7 @@ def page(loopback_tab):
 
     One tab for every test of the served site rather than one each: each new tab
     costs Chromium a renderer process that compiles the site's scripts again (about
-    1 CPU-s a page, half of what a step page costs). Each test opens its own page,
+    1 CPU-s of the 2.5 that a step page costs in a new tab). Each test opens its page,
     and none depends on what another left: these tests click no tab and change no
     setting that the site keeps in the browser's storage.
     """
