@@ -11,6 +11,7 @@ Step 8's rows on PostgreSQL and Redis run in a test of their own, where both
 answer.
 """
 
+import fcntl
 import gc
 import inspect
 import json
@@ -71,22 +72,41 @@ CHEAP_HASHING = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("bench")
-    completed = subprocess.run(
-        [sys.executable, "-m", "shared.bench", *TINY, "--output", str(folder)],
-        cwd=ROOT,
-        env={**os.environ, **CHEAP_HASHING},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    """The tiny run's folder, once per run: in a folder every pytest-xdist worker of
+    this run shares, made by the first worker to ask, holding a lock. The others wait
+    for it, then read the same results (the tests only read them): pytest-xdist hands
+    this module's tests to both workers, and each ran the whole benchmark again. A
+    failed run fails in every worker, with its output, without being made again."""
+    base = tmp_path_factory.getbasetemp()
+    # Each worker's temporary folder is inside the run's.
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, record = run / "tiny-bench", run / "tiny-bench.json"
+    with (run / "tiny-bench.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.is_file():
+            # What a worker stopped mid-run (by a timeout) left.
+            shutil.rmtree(folder, ignore_errors=True)
+            completed = subprocess.run(
+                [sys.executable, "-m", "shared.bench", *TINY, "--output", str(folder)],
+                cwd=ROOT,
+                env={**os.environ, **CHEAP_HASHING},
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
+            result = {
+                "returncode": completed.returncode,
+                "output": completed.stdout + completed.stderr,
+            }
+            record.write_text(json.dumps(result))
+    result = json.loads(record.read_text())
+    assert result["returncode"] == 0, result["output"]
     return folder
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def results(output: Path) -> dict:
     return json.loads((output / "results.json").read_text())
 
