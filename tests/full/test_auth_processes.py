@@ -11,10 +11,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.catalog import ROOT, Step
@@ -26,12 +28,13 @@ from tests.support.databases import rows
 pytestmark = [
     pytest.mark.requires("auth"),
     pytest.mark.taught("why-it-is-built-this-way"),
-    pytest.mark.usefixtures("signing_key", "anonymous"),
+    pytest.mark.usefixtures("signing_key"),
 ]
 
 
 @pytest.mark.real_hashing
 @pytest.mark.backends("sqlite")
+@pytest.mark.usefixtures("anonymous")
 def test_an_unknown_username_takes_as_long_as_a_wrong_password(client: TestClient) -> None:
     """Otherwise the time of a 401 would tell who has an account.
 
@@ -66,13 +69,30 @@ def test_an_unknown_username_takes_as_long_as_a_wrong_password(client: TestClien
     assert 0.5 < ratio < 2, ratios
 
 
+def load_hashing_cheaply(
+    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> FastAPI:
+    """The step imported afresh, as a start-up does; its sign-ups and logins hash cheaply.
+
+    (Keys are what these tests are about: Argon2 at its real cost adds about
+    0.1 s of CPU a hash and proves nothing more.)
+    """
+    app = apps.load(step, database_url, monkeypatch)
+    auth.hash_cheaply(step, request)
+    return app
+
+
 @pytest.mark.internals
 def test_secret_key_wins_over_the_key_file(
-    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    step: Step,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     key_file = tmp_path / "step.key"
     monkeypatch.setenv("SECRET_KEY_FILE", str(key_file))
-    with TestClient(apps.load(step, database_url, monkeypatch)) as client:
+    with TestClient(load_hashing_cheaply(step, database_url, monkeypatch, request)) as client:
         sign_up(client, "ada")
         token = log_in(client, "ada")
     assert jwt.decode(token, auth.TEST_SECRET_KEY, algorithms=["HS256"])["sub"]
@@ -82,13 +102,17 @@ def test_secret_key_wins_over_the_key_file(
 @pytest.mark.internals
 @pytest.mark.backends("sqlite")
 def test_without_secret_key_a_key_file_is_made_once_and_kept(
-    step: Step, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    step: Step,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     monkeypatch.delenv("SECRET_KEY")
     key_file = tmp_path / "keys" / "step.key"
     monkeypatch.setenv("SECRET_KEY_FILE", str(key_file))
 
-    with TestClient(apps.load(step, database_url, monkeypatch)) as client:
+    with TestClient(load_hashing_cheaply(step, database_url, monkeypatch, request)) as client:
         sign_up(client, "ada")
         token = log_in(client, "ada")
     key = key_file.read_text().strip()
@@ -103,16 +127,39 @@ def test_without_secret_key_a_key_file_is_made_once_and_kept(
     assert key_file.read_text().strip() == key
 
 
-KEY_OF_A_WORKER = """
-import hashlib, sys, time
+# One process imports the step, then forks the workers, which ask for the key
+# all at once: each one's first call of secret_key(), where the key file is
+# made. As a race, the same as workers that each import the step (uvicorn
+# --workers spawns them), at a quarter of the cost: importing a step costs
+# about a CPU-second. The key must not be made by the import itself, or the
+# forks would inherit it without racing: checked before they start.
+WORKERS_ASKING_FOR_THE_KEY = """
+import hashlib, os, sys
 from pathlib import Path
 from {package}.security import secret_key
-ready, go = Path(sys.argv[1]), Path(sys.argv[2])
-ready.touch()
-while not go.exists():
-    time.sleep(0.001)
-print(hashlib.sha256(secret_key().encode()).hexdigest())
+
+if Path(os.environ["SECRET_KEY_FILE"]).exists():
+    sys.exit("importing the step made the key: the workers would not race for it")
+gate, opener = os.pipe()
+workers = []
+for _ in range({workers}):
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(opener)
+            os.read(gate, 1)  # blocks until the parent closes its end: all go at once
+            fingerprint = hashlib.sha256(secret_key().encode()).hexdigest()
+            os.write(1, (fingerprint + "\\n").encode())  # one write: lines never mixed
+            status = 0
+        finally:
+            os._exit(status)
+    workers.append(pid)
+os.close(opener)
+failed = [pid for pid in workers if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
+sys.exit(f"{{len(failed)}} of the workers failed" if failed else 0)
 """
+WORKERS = 4
 
 
 @pytest.mark.internals
@@ -126,28 +173,20 @@ def test_workers_starting_together_agree_on_one_key(
         "SECRET_KEY_FILE": str(key_file),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}",
     }
-    go = tmp_path / "go"
-    script = KEY_OF_A_WORKER.format(package=step.import_root)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", script, str(tmp_path / f"ready{n}"), str(go)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(4)
-    ]
-    deadline = time.monotonic() + 120
-    while not all((tmp_path / f"ready{n}").exists() for n in range(4)):
-        assert time.monotonic() < deadline, "the workers did not start"
-        time.sleep(0.01)
-    go.touch()  # all of them ask for the key at once
-    fingerprints = {worker.communicate(timeout=60)[0].strip() for worker in workers}
-    assert all(worker.returncode == 0 for worker in workers)
+    script = WORKERS_ASKING_FOR_THE_KEY.format(package=step.import_root, workers=WORKERS)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
 
-    assert len(fingerprints) == 1
-    assert fingerprints == {hashlib.sha256(key_file.read_text().strip().encode()).hexdigest()}
+    fingerprints = result.stdout.split()
+    assert len(fingerprints) == WORKERS, result.stdout
+    assert set(fingerprints) == {hashlib.sha256(key_file.read_text().strip().encode()).hexdigest()}
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -270,44 +309,55 @@ def test_the_servers_hash_cheaply_unless_hashing_is_the_subject(
     assert stored.startswith(f"$argon2id$v=19${parameters}$")
 
 
-@pytest.mark.repository
-@pytest.mark.backends("sqlite")
-def test_swagger_ui_authorize_logs_in_and_sends_the_token(
-    step: Step, server: UvicornServer
-) -> None:
+# One Chromium for the module's browser tests (one a step), not one each:
+# starting it costs more than a test. Not one for the session: Playwright's
+# sync API keeps an asyncio event loop running in this thread while it is
+# open (see tests/tutorial/test_docs.py's `browser`).
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
     from tests.tutorial import test_docs
 
     if not Path(test_docs.CHROMIUM).is_file():
         pytest.skip(f"no Chromium at {test_docs.CHROMIUM}: apt-get install chromium")
-    import httpx2 as httpx
-    from playwright.sync_api import expect, sync_playwright
-
-    body = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
-    assert httpx.post(f"{server.url}/users", json=body, timeout=30).status_code == 201
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=test_docs.CHROMIUM, args=test_docs.CHROMIUM_ARGS
         )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(30_000)
-            page.goto(f"{server.url}/docs", wait_until="load")
-            page.locator("button.authorize").first.click()
-            page.fill("#oauth_username", "ada")
-            page.fill("#oauth_password", PASSWORD)
-            buttons = page.locator(".modal-ux .auth-btn-wrapper")
-            buttons.locator("button.authorize").click()
-            # The login (a slow hash, on purpose) has answered once "Logout" shows.
-            expect(buttons.locator("button", has_text="Logout")).to_be_visible(timeout=60_000)
-            buttons.locator("button.btn-done").click()
+        yield browser
+        browser.close()
 
-            operation = page.locator("#operations-users-read_current_user_users_me_get")
-            operation.locator(".opblock-summary").click()
-            operation.locator("button.try-out__btn").click()
-            operation.locator("button.execute").click()
-            live = operation.locator(".live-responses-table .response")
-            expect(live.locator(".response-col_status").first).to_have_text("200")
-            expect(live.locator(".microlight").first).to_contain_text('"username": "ada"')
-        finally:
-            browser.close()
+
+@pytest.mark.repository
+@pytest.mark.backends("sqlite")
+def test_swagger_ui_authorize_logs_in_and_sends_the_token(server: UvicornServer, browser) -> None:
+    import httpx2 as httpx
+    from playwright.sync_api import expect
+
+    body = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
+    assert httpx.post(f"{server.url}/users", json=body, timeout=30).status_code == 201
+
+    context = browser.new_context()  # nothing kept from the test before
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(f"{server.url}/docs", wait_until="load")
+        page.locator("button.authorize").first.click()
+        page.fill("#oauth_username", "ada")
+        page.fill("#oauth_password", PASSWORD)
+        buttons = page.locator(".modal-ux .auth-btn-wrapper")
+        buttons.locator("button.authorize").click()
+        # The login (a slow hash, on purpose) has answered once "Logout" shows.
+        expect(buttons.locator("button", has_text="Logout")).to_be_visible(timeout=60_000)
+        buttons.locator("button.btn-done").click()
+
+        operation = page.locator("#operations-users-read_current_user_users_me_get")
+        operation.locator(".opblock-summary").click()
+        operation.locator("button.try-out__btn").click()
+        operation.locator("button.execute").click()
+        live = operation.locator(".live-responses-table .response")
+        expect(live.locator(".response-col_status").first).to_have_text("200")
+        expect(live.locator(".microlight").first).to_contain_text('"username": "ada"')
+    finally:
+        context.close()
