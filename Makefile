@@ -25,7 +25,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 STEP ?=
-PACKAGE = $(or $(shell $(PYTHON) -m shared.catalog package $(STEP) 2>/dev/null),$(error no step $(STEP): the steps are listed in shared/catalog.py))
+# Looked up on first use, then kept: a plain recursive variable would start
+# Python again each time a recipe names it (three times in some).
+PACKAGE = $(eval PACKAGE := $(or $(shell $(PYTHON) -m shared.catalog package $(STEP) 2>/dev/null),$(error no step $(STEP): the steps are listed in shared/catalog.py)))$(PACKAGE)
 HOST ?= 127.0.0.1
 # The app and the docs site on different ports, so both can run at once;
 # PORT= moves either (make run PORT=8080, make docs PORT=8081).
