@@ -40,7 +40,9 @@ engine = create_async_engine(
     # A pooled connection the database has dropped (a restart, a failover, a
     # network cut) is replaced before a request gets it, at the cost of one
     # round trip per checkout: after an outage, no request fails on a dead one.
-    pool_pre_ping=True,
+    # A SQLite database is a file this process opens itself: nothing can drop
+    # its connections, and the round trip would be spent for nothing.
+    pool_pre_ping=not IS_SQLITE,
 )
 
 
