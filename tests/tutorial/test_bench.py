@@ -11,7 +11,6 @@ Step 8's rows on PostgreSQL and Redis run in a test of their own, where both
 answer.
 """
 
-import fcntl
 import gc
 import inspect
 import json
@@ -41,6 +40,7 @@ from shared.bench.targets import CPU_RATIO_TARGETS, hashes
 from shared.bench.wrk import run_wrk
 from shared.catalog import ROOT
 from shared.server import UvicornServer
+from tests.support import once
 
 REQUESTS = 4  # two rounds of one request per connection: the A/B turns, at their cheapest
 HASHING_REQUESTS = 2
@@ -74,34 +74,21 @@ CHEAP_HASHING = {
 
 @pytest.fixture(scope="session")
 def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny run's folder, once per run: in a folder every pytest-xdist worker of
-    this run shares, made by the first worker to ask, holding a lock. The others wait
-    for it, then read the same results (the tests only read them): pytest-xdist hands
-    this module's tests to both workers, and each ran the whole benchmark again. A
-    failed run fails in every worker, with its output, without being made again."""
-    base = tmp_path_factory.getbasetemp()
-    # Each worker's temporary folder is inside the run's.
-    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder, record = run / "tiny-bench", run / "tiny-bench.json"
-    with (run / "tiny-bench.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not record.is_file():
-            # What a worker stopped mid-run (by a timeout) left.
-            shutil.rmtree(folder, ignore_errors=True)
-            completed = subprocess.run(
-                [sys.executable, "-m", "shared.bench", *TINY, "--output", str(folder)],
-                cwd=ROOT,
-                env={**os.environ, **CHEAP_HASHING},
-                capture_output=True,
-                text=True,
-                timeout=240,
-            )
-            result = {
-                "returncode": completed.returncode,
-                "output": completed.stdout + completed.stderr,
-            }
-            record.write_text(json.dumps(result))
-    result = json.loads(record.read_text())
+    """The tiny run's folder, once in the run (tests/support/once.py): pytest-xdist hands
+    this module's tests to both workers, and each ran the whole benchmark again."""
+
+    def tiny_run(folder: Path) -> dict:
+        completed = subprocess.run(
+            [sys.executable, "-m", "shared.bench", *TINY, "--output", str(folder)],
+            cwd=ROOT,
+            env={**os.environ, **CHEAP_HASHING},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        return {"returncode": completed.returncode, "output": completed.stdout + completed.stderr}
+
+    result, folder = once.once_per_run(tmp_path_factory, "tiny-bench", tiny_run)
     assert result["returncode"] == 0, result["output"]
     return folder
 

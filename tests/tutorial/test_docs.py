@@ -9,11 +9,9 @@ site, the way `make docs-offline` builds it.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import html
 import http.server
-import json
 import os
 import re
 import shutil
@@ -36,7 +34,7 @@ from shared import catalog, examples
 from shared.catalog import ROOT, STEPS, Step
 from shared.docsgen import checks
 from shared.server import HOST, UvicornServer, free_port
-from tests.support import judge, make
+from tests.support import judge, make, once
 
 DOCS = ROOT / "docs"
 # What a build needs: the config, the pages, and the code they include or run.
@@ -120,22 +118,10 @@ def make_docs(root: Path, target: str) -> dict:
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, target: str) -> Build:
     """`make <target>` (docs-build or docs-offline) in a copy of the repository, once
-    per run: in a folder that every pytest-xdist worker of this run shares, by the
-    first worker to ask, holding a lock. The others wait for it, then read the same
-    site (the tests only read a build). A failed build fails in every worker, with
-    its output, without being made again."""
-    base = tmp_path_factory.getbasetemp()
-    # Each worker's temporary folder is inside the run's.
-    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root, record = run / target, run / f"{target}.json"
-    with (run / f"{target}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not record.is_file():
-            # What a worker stopped mid-build (by a timeout) left.
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir()
-            record.write_text(json.dumps(make_docs(copy_sources(root), target)))
-    result = json.loads(record.read_text())
+    in the run (tests/support/once.py): the tests only read a build."""
+    result, root = once.once_per_run(
+        tmp_path_factory, target, lambda folder: make_docs(copy_sources(folder), target)
+    )
     assert result["returncode"] == 0, result["output"]
     return Build(root, root / "site", result["output"])
 

@@ -32,7 +32,7 @@ import tomllib
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pytest
 from packaging.requirements import Requirement
@@ -41,7 +41,7 @@ from packaging.utils import canonicalize_name
 from shared import catalog, export
 from shared.catalog import ROOT, STEPS
 from shared.server import HOST, UvicornServer, free_port
-from tests.support import documented, make
+from tests.support import documented, make, once
 
 # From the project's folder only: imports its app and prints GET /'s body (the
 # lifespan, which would need a migrated database, does not run outside `with`),
@@ -119,30 +119,17 @@ class Exported(NamedTuple):
     package: str  # the name pyproject.toml must give it
 
 
-Ran = dict[str, Any]  # a process's returncode, stdout and stderr, as JSON keeps them
+Ran = once.Record  # a process's returncode, stdout and stderr, as JSON keeps them
 MadeBy = Callable[..., tuple[Ran, Path]]
 
 
 def once_per_run(
     tmp_path_factory: pytest.TempPathFactory, name: str, write: Callable[[Path], Ran]
 ) -> tuple[Ran, Path]:
-    """`write(folder)`, once per run, in a folder that every pytest-xdist worker of this
-    run shares: the first worker to ask writes it, holding a lock; the others wait, then
-    read the same folder and record (the tests only read what an export wrote; the
-    page's test changes a copy). A failure is recorded too: each worker then fails with
-    its output, and it is not tried again."""
-    base = tmp_path_factory.getbasetemp()
-    # Each worker's temporary folder is inside the run's.
-    run = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
-    name = f"test_export-{name}"  # apart from other modules' folders of the run
-    folder, record = run / name, run / f"{name}.json"
-    with (run / f"{name}.lock").open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        if not record.is_file():
-            shutil.rmtree(folder, ignore_errors=True)  # what a worker stopped midway left
-            folder.mkdir()
-            record.write_text(json.dumps(write(folder)))
-    return json.loads(record.read_text()), folder
+    """`write(folder)` once in the run (tests/support/once.py), in a folder named apart
+    from other modules' (the tests only read what an export wrote; the page's test
+    changes a copy)."""
+    return once.once_per_run(tmp_path_factory, f"test_export-{name}", write)
 
 
 def ran(result: subprocess.CompletedProcess[str]) -> Ran:
