@@ -139,7 +139,7 @@ from pathlib import Path
 from {package}.security import secret_key
 
 if Path(os.environ["SECRET_KEY_FILE"]).exists():
-    sys.exit("importing the step made the key: the workers would not race for it")
+    sys.exit("importing the app made the key: the workers would not race for it")
 gate, opener = os.pipe()
 workers = []
 for _ in range({workers}):
