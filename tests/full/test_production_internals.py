@@ -20,8 +20,8 @@ from shared.catalog import Step
 from tests.support import apps, redis
 from tests.support.production import closed_port
 
-# The fixtures of a Redis server and of a database of this worker's own on it.
-redis_server, redis_url = redis.redis_server, redis.redis_url
+# The fixtures of a Redis server and of a database of this test process's own on it.
+redis_server, redis_database, redis_url = redis.redis_server, redis.redis_database, redis.redis_url
 
 pytestmark = [
     pytest.mark.requires("production"),

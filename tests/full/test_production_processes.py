@@ -33,8 +33,8 @@ from tests.support.auth import PASSWORD, bearer
 from tests.support.databases import rows
 from tests.support.tcp_proxy import TcpProxy
 
-# The fixtures of a Redis server and of a database of this worker's own on it.
-redis_server, redis_url = redis.redis_server, redis.redis_url
+# The fixtures of a Redis server and of a database of this test process's own on it.
+redis_server, redis_database, redis_url = redis.redis_server, redis.redis_database, redis.redis_url
 
 pytestmark = [
     pytest.mark.requires("production"),
