@@ -145,10 +145,16 @@ class InProcessClient(httpx2.Client):
         self.loop.run_until_complete(
             asyncio.wait({lifespan, self.reported}, return_when=asyncio.FIRST_COMPLETED)
         )
+        # A failed start-up is both reported ("lifespan.startup.failed") and raised
+        # by the lifespan; asking for the report's exception marks it as seen, or
+        # asyncio logs "Future exception was never retrieved" when it is freed,
+        # at the end of the run, after the judge's last line.
+        failure = self.reported.exception() if self.reported.done() else None
         if lifespan.done() and lifespan.exception() is not None:
-            raise lifespan.exception()  # type: ignore[misc]
-        if self.reported.done():  # else the app has no lifespan: it returned at once
-            self.reported.result()
+            raise lifespan.exception()  # type: ignore[misc]  # the app's, with its traceback
+        if failure is not None:
+            raise failure
+        # Else the app reported success, or has no lifespan (it returned at once).
 
     async def run_lifespan(self) -> None:
         scope = {
