@@ -171,9 +171,10 @@ export: $(STAMP)
 		$(if $(NAME),--name "$(NAME)")
 
 # Every persistent step under load, on loopback, with wrk when it is installed
-# (else the Python driver): measured at 3 min 8 s on 2 cores shared with other
-# test runs at a load average of 4 to 10 (155 CPU-seconds), 9 min 2 s at 10 to 31;
-# a little under 3 minutes expected on an idle machine, an estimate.
+# (else the Python driver): 1 min 49 s on 2 cores with nothing else running
+# (131 CPU-seconds, wrk), 3 min 8 s shared with other test runs (a load average
+# of 4 to 10). --experiments adds about 2 minutes more (3 min 41 s in all, with
+# the Python driver, in CI).
 # Prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
 #   make bench                              the benchmark behind docs/benchmark.md
 #   make bench BENCH_ARGS=--experiments     and every A/B experiment, minutes more
