@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from shared import permissions
 from shared.catalog import ROOT, Step
-from tests.support import apps
+from tests.support import apps, migrations
 from tests.support.auth import PASSWORD, bearer, headers_for, log_in, sign_up
 from tests.support.databases import rows
 
@@ -163,7 +163,7 @@ def test_create_admin_needs_a_migrated_database(
     apps.load(step, empty_database_url, monkeypatch)
     monkeypatch.setenv("ADMIN_PASSWORD", PASSWORD)
     assert run_in_process(step, "root", "--email", "root@example.com") == 1
-    assert f"alembic -c steps/{step.package}/alembic.ini upgrade head" in capsys.readouterr().err
+    assert migrations.names_the_upgrade_command(step, capsys.readouterr().err)
 
 
 def test_create_admin_runs_as_a_module(

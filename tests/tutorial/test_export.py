@@ -117,6 +117,7 @@ class Exported(NamedTuple):
     path: Path
     name: str  # the app's title, as NAME= gave it
     package: str  # the name pyproject.toml must give it
+    number: int  # the step it was exported from
 
 
 Ran = once.Record  # a process's returncode, stdout and stderr, as JSON keeps them
@@ -181,12 +182,12 @@ def named(
     if number == 5:
         made, project = make_export("export", "STEP=5", "NAME=My API")
         assert made["returncode"] == 0, made["stderr"]
-        return Exported(project, "My API", "my-api")
+        return Exported(project, "My API", "my-api", number)
     made, folder = once_per_run(
         tmp_path_factory, f"export{number}", lambda folder: export_named(folder, number)
     )
     assert made["returncode"] == 0, made["stderr"]
-    return Exported(folder / "library", NAME, "ada-s-library-api")
+    return Exported(folder / "library", NAME, "ada-s-library-api", number)
 
 
 @pytest.fixture(scope="module")
@@ -554,6 +555,29 @@ def wheelhouse_for(lock: str, wheelhouse: Path) -> None:
         command += ["--require-hashes", "--dest", str(wheelhouse), "-r", str(wanted)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.export
+@pytest.mark.parametrize("tier", ["lesson", "full"])
+def test_the_judge_passes_an_exported_step_on_every_rule(
+    named: Exported, tier: str, tmp_path: Path
+) -> None:
+    """An app written outside the repository, in an exported project's layout, is judged on
+    its contract: judged as the step it came from, it passes every rule of both tiers.
+
+    Its welcome names the app, not a step, and its migrations are its own
+    (`app/alembic.ini`): the judge must take both as they are.
+    """
+    project = tmp_path / "judged"
+    shutil.copytree(named.path, project)  # the judge's runs write beside the app
+    command = [sys.executable, "-m", "shared.practice", "check", str(named.number)]
+    command += ["--app", export.APP, "--app-dir", str(project), "--tier", tier]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    summary = re.findall(r"^(\d+)/(\d+) rules pass$", result.stdout, flags=re.MULTILINE)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert summary, result.stdout[-3000:]
+    passed, total = summary[-1]
+    assert passed == total, result.stdout[-3000:]
 
 
 @pytest.mark.export
