@@ -173,8 +173,8 @@ export: $(STAMP)
 # Every persistent step under load, on loopback, with wrk when it is installed
 # (else the Python driver): 1 min 49 s on 2 cores with nothing else running
 # (131 CPU-seconds, wrk), 3 min 8 s shared with other test runs (a load average
-# of 4 to 10). --experiments adds about 2 minutes more (3 min 41 s in all, with
-# the Python driver, in CI).
+# of 4 to 10). --experiments adds about a minute and a half (3 min 24 s in all,
+# in CI, with wrk).
 # Prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
 #   make bench                              the benchmark behind docs/benchmark.md
 #   make bench BENCH_ARGS=--experiments     and every A/B experiment, minutes more
