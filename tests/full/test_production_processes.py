@@ -105,10 +105,15 @@ def log_once(server: UvicornServer, shows: Callable[[str], bool], *, within: flo
         time.sleep(0.05)
 
 
+def answered(request_ids: Iterable[str]) -> Callable[[str], bool]:
+    """Whether a log holds the access lines of all these requests (for `log_once`)."""
+    wanted = set(request_ids)
+    return lambda log: wanted <= access_lines(log).keys()
+
+
 def access_lines_of(server: UvicornServer, request_ids: Iterable[str]) -> dict[str, dict]:
     """The access lines, by request id, once those of these requests are all in the log."""
-    wanted = set(request_ids)
-    return access_lines(log_once(server, lambda log: wanted <= access_lines(log).keys()))
+    return access_lines(log_once(server, answered(request_ids)))
 
 
 def fresh(server: UvicornServer) -> httpx.Client:
@@ -368,7 +373,7 @@ def test_every_log_line_of_a_request_carries_its_request_id(
                 thread.start()
             for thread in threads:
                 thread.join()
-            lines = json_lines(log_once(server, lambda log: set(ids) <= access_lines(log).keys()))
+            lines = json_lines(log_once(server, answered(ids)))
 
     for request_id in ids:
         own = [line for line in lines if line["request_id"] == request_id]
