@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from types import ModuleType
 
 from anyio import to_thread
-from sqlalchemy import Engine, QueuePool, event
+from sqlalchemy import Engine, QueuePool, event, orm
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import ORMExecuteState, lazyload, selectinload
+from sqlalchemy.orm import ORMExecuteState, lazyload
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -172,23 +172,32 @@ def default_pool(database: ModuleType) -> None:
 EAGER_LOADERS = {"selectinload", "joinedload", "subqueryload"}
 
 
-def _swap_loaders(database: ModuleType, replacement: Callable[..., object]) -> None:
-    """Every eager loader option the step's modules import becomes `replacement`."""
-    package = database.__name__.rpartition(".")[0]
-    for name, module in list(sys.modules.items()):
-        if name.startswith(package + ".") and module is not None:
-            for loader in EAGER_LOADERS & set(vars(module)):
-                setattr(module, loader, replacement)
+@contextmanager
+def loaders_replaced(replacement: Callable[..., object]) -> Iterator[None]:
+    """While the step is imported, every eager loader option it imports is `replacement`.
+
+    Replaced in `sqlalchemy.orm` before the import, not in the step's modules
+    after it: a statement the step builds at import (a module-level `select`
+    with its loader options) is then built with the replacement too.
+    """
+    originals = {name: getattr(orm, name) for name in EAGER_LOADERS}
+    for name in EAGER_LOADERS:
+        setattr(orm, name, replacement)
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(orm, name, original)
 
 
 def load_posts_lazily(database: ModuleType) -> None:
     """Load `User.posts` with the ORM's default lazy loading, whatever the step chose.
 
     Both places a step can choose eager loading are undone: a loader option
-    its modules import (replaced by `lazyload`) and the relationship's own
-    `lazy=` (overridden on every query of users).
+    its modules import (replaced by `lazyload` while it is imported, see
+    LOADERS) and the relationship's own `lazy=` (overridden on every query of
+    users).
     """
-    _swap_loaders(database, _lazy_instead)
     package = database.__name__.rpartition(".")[0]
     user = importlib.import_module(f"{package}.models").User
 
@@ -207,9 +216,17 @@ def _lazy_instead(attribute: object, *_more: object, **_options: object) -> obje
 
 
 def load_posts_in_a_second_query(database: ModuleType) -> None:
-    """`selectinload` wherever the step chose another eager loader (step 4's first version)."""
-    _swap_loaders(database, selectinload)
+    """`selectinload` wherever the step chose another eager loader (step 4's first version).
 
+    The loaders are replaced while the step is imported (LOADERS); nothing is left to do.
+    """
+
+
+# The variants whose step is imported with its eager loaders replaced.
+LOADERS: dict[str, Callable[..., object]] = {
+    "lazy-posts": _lazy_instead,
+    "selectin-posts": orm.selectinload,
+}
 
 VARIANTS: dict[str, Callable[[ModuleType], None]] = {
     **{name: _sqlite_variant(name) for name in SQLITE_SETTINGS},
@@ -226,7 +243,8 @@ def build(package: str, variant: str = "", profile: bool = False) -> CountingApp
     constant_apps = {"": ceiling.app, "hops": hops.app}
     if package in constant_apps:
         return CountingApp(constant_apps[package], None, profiler)
-    main = importlib.import_module(f"steps.{package}.main")
+    with loaders_replaced(LOADERS[variant]) if variant in LOADERS else nullcontext():
+        main = importlib.import_module(f"steps.{package}.main")
     database = importlib.import_module(f"steps.{package}.database")
     if variant:
         VARIANTS[variant](database)
