@@ -123,13 +123,16 @@ grade: $(STAMP)
 # TEST_DATABASE_URL to choose another server, or to nothing
 # (TEST_DATABASE_URL= make test) to run without PostgreSQL.
 #
+# --dist loadgroup keeps the tests that share work made once per run (a docs
+# build, the exports, the tiny benchmark) on one worker: tests/support/once.py.
+#
 # Coverage follows SQLAlchemy's greenlets (pyproject.toml) only in a run that
 # measures a step with async code: for the others it is CPU spent for nothing.
 COVERAGE_GREENLETS = $(if $(STEP),$(if $(shell $(PYTHON) -m shared.catalog offers $(STEP) async 2>/dev/null),greenlet,thread),greenlet)
 test: $(STAMP)
 	COVERAGE_GREENLETS=$(COVERAGE_GREENLETS) \
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL-$$($(BIN)/python -m tests.support.postgres)}" \
-	$(BIN)/python -m pytest -n auto --cov=$(if $(STEP),steps/$(PACKAGE),steps) --cov-branch \
+	$(BIN)/python -m pytest -n auto --dist loadgroup --cov=$(if $(STEP),steps/$(PACKAGE),steps) --cov-branch \
 		--cov-report=term-missing:skip-covered --cov-fail-under=100 \
 		$(if $(STEP),--step $(STEP)) $(PYTEST_ARGS)
 

@@ -38,6 +38,7 @@ from tests.support import (
     databases,
     exchange,
     greenlets,
+    once,
     postgres,
 )
 from tests.support.inprocess import InProcessClient
@@ -242,6 +243,13 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 # unraisable exceptions) still finds what a test left unclosed, though it may
 # then name a later test than the one that left it.
 GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist loadgroup` (make test): tests/support/once.py's KeepSharersTogether."""
+    if config.getvalue("dist") == "loadgroup":
+        return once.KeepSharersTogether(config, log)
+    return None  # pytest-xdist's own
 
 
 def pytest_configure(config: pytest.Config) -> None:

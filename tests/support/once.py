@@ -11,8 +11,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 Record = dict[str, Any]  # what the work reports, as JSON keeps it (a process's output, say)
+
+# The test modules whose tests share work made by once_per_run.
+SHARING = frozenset(
+    {"tests/tutorial/test_bench.py", "tests/tutorial/test_docs.py", "tests/tutorial/test_export.py"}
+)
+
+
+class KeepSharersTogether(LoadScopeScheduling):
+    """pytest-xdist's load balancing, test by test, but each module of SHARING on one worker.
+
+    With the default balancing, the tiny benchmark's tests were split between
+    the two workers, and one of them waited 24 s for the other to make it.
+    pytest-xdist's own `--dist loadgroup` (an `xdist_group` mark) would say the
+    same, but it renames the tests' node ids, which pytest 9.2 no longer lets a
+    plugin do: the mark is ignored. `make test` asks for this one with
+    `--dist loadgroup` (tests/conftest.py, pytest_xdist_make_scheduler).
+    Scheduled first, as the largest units (pytest-xdist's order), these
+    modules start while the other worker takes the tests one by one.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return module if module in SHARING else nodeid
 
 
 def once_per_run(
@@ -26,6 +50,9 @@ def once_per_run(
     run). What is made must only be read by the tests (one that changes it changes a
     copy). A failure is recorded too: each worker then fails with its output, and the
     work is not tried again.
+
+    A worker that waits does nothing: a module that uses this belongs in SHARING,
+    so that `make test` keeps its tests on one worker (KeepSharersTogether).
     """
     base = tmp_path_factory.getbasetemp()
     # Each worker's temporary folder is inside the run's.

@@ -10,7 +10,7 @@ import yaml
 
 from shared.catalog import ROOT, STEPS
 from shared.server import venv_command
-from tests.support import documented
+from tests.support import documented, make, once
 
 README = (ROOT / "README.md").read_text()
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -127,3 +127,31 @@ def test_compose_file_of_the_postgresql_page_matches_its_urls() -> None:
     url = f"postgresql+psycopg://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@127.0.0.1:5432/"
     assert f"{url}{env['POSTGRES_DB']}" in page
     assert service["ports"] == ["127.0.0.1:5432:5432"]
+
+
+def test_the_modules_that_share_work_made_once_are_kept_on_one_worker() -> None:
+    """A module that waits for work another worker makes is named in once.SHARING."""
+    call = f"once.{once.once_per_run.__name__}("  # not written out: this file would match
+    sharing = {
+        str(module.relative_to(ROOT))
+        for module in (ROOT / "tests").rglob("test_*.py")
+        if call in module.read_text()
+    }
+    assert sharing == once.SHARING
+
+
+def test_make_test_keeps_them_on_one_worker() -> None:
+    completed = subprocess.run(
+        [*make.command("-n", "test")],
+        cwd=ROOT,
+        env=make.environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert " --dist loadgroup " in completed.stdout  # tests/conftest.py: KeepSharersTogether
+    scope = once.KeepSharersTogether._split_scope
+    bench = "tests/tutorial/test_bench.py"
+    assert scope(None, f"{bench}::test_a") == scope(None, f"{bench}::test_b[x]") == bench
+    other = "tests/lesson/test_tasks.py::test_a[step02-sqlite]"
+    assert scope(None, other) == other  # one test at a time, as pytest-xdist's default
