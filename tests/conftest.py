@@ -135,6 +135,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     With --app too, only the contract: not the tests about the catalog step's
     own modules and files (marked `internals`).
     """
+    once.run_sharers_first(items)  # the same order in every pytest-xdist worker
     if not config.getoption("--step"):
         return
     judging = bool(config.getoption("--app"))
@@ -243,13 +244,6 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 # unraisable exceptions) still finds what a test left unclosed, though it may
 # then name a later test than the one that left it.
 GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
-    """`--dist loadgroup` (make test): tests/support/once.py's KeepSharersTogether."""
-    if config.getvalue("dist") == "loadgroup":
-        return once.KeepSharersTogether(config, log)
-    return None  # pytest-xdist's own
 
 
 def pytest_configure(config: pytest.Config) -> None:

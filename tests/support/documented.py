@@ -107,13 +107,14 @@ def ci_runs() -> list[tuple[str, str]]:
     `make test` where a server answers, so the whole forms (plain, with no
     server, with the local one) are not run again here. A form narrowed to
     one step (`STEP=N`, one per step page) runs without PostgreSQL: its step's
-    tests and its folder's coverage gate, from SQLite alone, in seconds; on
+    tests, from SQLite alone, in seconds (with `COVERAGE=1`, and its folder's
+    coverage gate); on
     PostgreSQL each would only repeat what the PostgreSQL half runs. And it
     runs for the first step the pages name only: the pages give the same
     command once per step, and every one of them would run again tests the
     whole suite runs (about 5 minutes of CI). What only the number changes,
-    the step the run is narrowed to and the folder its coverage gate
-    measures, tests/tutorial/test_makefile.py checks for every step. A
+    the step the run is narrowed to and the folder `COVERAGE=1` measures,
+    tests/tutorial/test_makefile.py checks for every step. A
     command whose whole work another documented one does too (SUPERSEDED) is
     left to that one.
     """

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from xdist.scheduler import LoadScopeScheduling
 
 Record = dict[str, Any]  # what the work reports, as JSON keeps it (a process's output, say)
 
@@ -21,22 +20,19 @@ SHARING = frozenset(
 )
 
 
-class KeepSharersTogether(LoadScopeScheduling):
-    """pytest-xdist's load balancing, test by test, but each module of SHARING on one worker.
+def run_sharers_first(items: list[pytest.Item]) -> None:
+    """The tests of the SHARING modules first, in their order; then the others, in theirs.
 
-    With the default balancing, the tiny benchmark's tests were split between
-    the two workers, and one of them waited 24 s for the other to make it.
-    pytest-xdist's own `--dist loadgroup` (an `xdist_group` mark) would say the
-    same, but it renames the tests' node ids, which pytest 9.2 no longer lets a
-    plugin do: the mark is ignored. `make test` asks for this one with
-    `--dist loadgroup` (tests/conftest.py, pytest_xdist_make_scheduler).
-    Scheduled first, as the largest units (pytest-xdist's order), these
-    modules start while the other worker takes the tests one by one.
+    pytest-xdist's default balancing starts each worker on a run of consecutive
+    tests (an eighth of `make test`'s each, with two workers). Placed first, these
+    modules' tests all go to the first worker, which makes the work they share
+    while the other worker runs other tests; and the longest work starts first.
+    Split between the workers, as they were, one worker waited 24 s for the other
+    to make the tiny benchmark. (pytest-xdist's `--dist loadgroup` would say the same
+    with a mark, but pytest 9.2 ignores it, and its one-test-at-a-time balancing
+    starts a module's real servers on both workers: step 8's tests took 15 CPU-s more.)
     """
-
-    def _split_scope(self, nodeid: str) -> str:
-        module = nodeid.split("::", 1)[0]
-        return module if module in SHARING else nodeid
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in SHARING)
 
 
 def once_per_run(
@@ -52,7 +48,7 @@ def once_per_run(
     work is not tried again.
 
     A worker that waits does nothing: a module that uses this belongs in SHARING,
-    so that `make test` keeps its tests on one worker (KeepSharersTogether).
+    whose tests run first (run_sharers_first), on one worker.
     """
     base = tmp_path_factory.getbasetemp()
     # Each worker's temporary folder is inside the run's.

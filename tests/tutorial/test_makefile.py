@@ -104,10 +104,18 @@ def test_help_lists_the_two_commands_of_the_readme() -> None:
 
 
 def test_a_step_narrows_what_test_runs() -> None:
+    """To its tests, without coverage; COVERAGE=1 measures the step's folder, 100 % required."""
     for step in STEPS:
         test = make.run("-n", "test", f"STEP={step.number}")
         assert f"--step {step.number}" in test.stdout
-        assert f"--cov=steps/{step.package}" in test.stdout
+        assert "--cov" not in test.stdout
+        measured = make.run("-n", "test", f"STEP={step.number}", "COVERAGE=1")
+        assert f"--step {step.number}" in measured.stdout
+        assert f"--cov=steps/{step.package} " in measured.stdout
+        assert "--cov-fail-under=100" in measured.stdout
+    whole = make.run("-n", "test").stdout
+    assert "--cov=steps " in whole
+    assert "--cov-fail-under=100" in whole
 
 
 def test_ci_runs_make_test_narrowed_to_one_step_once() -> None:

@@ -10,7 +10,7 @@ import yaml
 
 from shared.catalog import ROOT, STEPS
 from shared.server import venv_command
-from tests.support import documented, make, once
+from tests.support import documented, once
 
 README = (ROOT / "README.md").read_text()
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -140,18 +140,17 @@ def test_the_modules_that_share_work_made_once_are_kept_on_one_worker() -> None:
     assert sharing == once.SHARING
 
 
-def test_make_test_keeps_them_on_one_worker() -> None:
-    completed = subprocess.run(
-        [*make.command("-n", "test")],
+def test_their_tests_run_first_in_the_order_they_were_collected() -> None:
+    """Together at the start of the run, so that the first pytest-xdist worker runs them all."""
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "tests/tutorial"],
         cwd=ROOT,
-        env=make.environment(),
         capture_output=True,
         text=True,
         check=True,
-    )
-    assert " --dist loadgroup " in completed.stdout  # tests/conftest.py: KeepSharersTogether
-    scope = once.KeepSharersTogether._split_scope
-    bench = "tests/tutorial/test_bench.py"
-    assert scope(None, f"{bench}::test_a") == scope(None, f"{bench}::test_b[x]") == bench
-    other = "tests/lesson/test_tasks.py::test_a[step02-sqlite]"
-    assert scope(None, other) == other  # one test at a time, as pytest-xdist's default
+    ).stdout.splitlines()
+    ids = [line for line in collected if "::" in line]
+    modules = [nodeid.split("::", 1)[0] for nodeid in ids]
+    first = len([module for module in modules if module in once.SHARING])
+    assert set(modules[:first]) == once.SHARING
+    assert not once.SHARING & set(modules[first:])
