@@ -177,8 +177,8 @@ export: $(STAMP)
 # Every persistent step under load, on loopback, with wrk when it is installed
 # (else the Python driver): 1 min 49 s to 2 min 41 s on 2 cores with nothing
 # else running (131 to 191 CPU-seconds, wrk; two machines), 3 min 8 s shared
-# with other test runs (a load average of 4 to 10). --experiments adds about a minute and a half (3 min 24 s in all,
-# in CI, with wrk).
+# with other test runs (a load average of 4 to 10). --experiments adds 1.5 to
+# 2 minutes (3 min 24 s to 4 min 51 s in all, in CI, with wrk).
 # Prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
 #   make bench                              the benchmark behind docs/benchmark.md
 #   make bench BENCH_ARGS=--experiments     and every A/B experiment, minutes more
