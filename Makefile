@@ -175,8 +175,8 @@ export: $(STAMP)
 		$(if $(NAME),--name "$(NAME)")
 
 # Every persistent step under load, on loopback, with wrk when it is installed
-# (else the Python driver): 1 min 49 s to 2 min 41 s on 2 cores with nothing
-# else running (131 to 191 CPU-seconds, wrk; two machines), 3 min 8 s shared
+# (else the Python driver): 1 min 49 s to 2 min 54 s on 2 cores with nothing
+# else running (131 to 191 CPU-seconds, wrk; three machines), 3 min 8 s shared
 # with other test runs (a load average of 4 to 10). --experiments adds 1.5 to
 # 2 minutes (3 min 24 s to 4 min 51 s in all, in CI, with wrk).
 # Prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from types import TracebackType
 
@@ -57,10 +58,12 @@ class UvicornServer:
         base_env: Mapping[str, str] | None = None,
         cwd: Path = ROOT,
         ready_within: float = 30.0,
+        cores: AbstractSet[int] | None = None,
     ) -> None:
         """`command` replaces the uvicorn command line (it must serve on `port`);
         `env` is added to `base_env` (by default, this process's environment);
-        `with` waits `ready_within` seconds at most for its first answer."""
+        `with` waits `ready_within` seconds at most for its first answer;
+        `cores` pins the server (and the workers it starts) to those CPU cores (Linux)."""
         self.app_ref = app_ref
         self.ready_within = ready_within
         self.port = port or free_port()
@@ -81,6 +84,7 @@ class UvicornServer:
         )
         self.log_path = log_path
         self.cwd = cwd
+        self.cores = cores
         self.process: subprocess.Popen[bytes] | None = None
         # Where `log()` starts reading (see `mark_log`).
         self._log_start = 0
@@ -99,6 +103,9 @@ class UvicornServer:
         )
         if self.log_path:
             log.close()
+        if self.cores is not None:
+            # Before it has started a thread or a worker: they inherit it.
+            os.sched_setaffinity(self.process.pid, self.cores)
         self._wait_until_ready(timeout)
         return self
 

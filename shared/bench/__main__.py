@@ -90,6 +90,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=defaults.generator,
         help=f"the load generator (default here: {defaults.generator}; wrk when installed)",
     )
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="let the servers and the load generator share every core "
+        "(by default each server has a core of its own: shared/bench/cores.py)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder")
     parser.add_argument(
         "--baseline", type=Path, default=BASELINE, help="results.json to compare with, if it exists"
@@ -119,6 +126,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         steps=tuple(args.step),
         generator=args.generator,
         experiments=args.experiments,
+        pin=args.pin,
     )
 
 

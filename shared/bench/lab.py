@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from shared import catalog
+from shared.bench import cores
 from shared.bench.driver import LoadResult, Request, run_load
 from shared.bench.endpoints import (
     CEILING,
@@ -79,6 +80,8 @@ class Lab:
             for step in catalog.STEPS
             if step.offers("persistent") and (not settings.steps or step.number in settings.steps)
         ]
+        # Which cores the servers and the load run on (see cores.py).
+        self.placement = cores.plan(settings.pin)
         self.full = DataSet(settings.tasks, settings.users, settings.posts_per_user)
         self.loading = DataSet(0, settings.loading_users, settings.loading_posts_per_user)
 
@@ -164,6 +167,7 @@ class Lab:
             env=environment,
             extra_args=server_args(workers or 1),
             log_path=self.workdir / f"{name}.log",
+            cores=self.placement.cores_for(workers or 1),
         )
         if workers is not None:
             self._process_tree_ports.add(server.port)
@@ -307,6 +311,7 @@ class Lab:
             env=env,
             extra_args=server_args(1),
             log_path=self.workdir / f"{app or 'ceiling'}{'-profiled' * profile}.log",
+            cores=self.placement.cores_for(1),
         )
 
     def measure_ceiling(self) -> dict[str, Any]:

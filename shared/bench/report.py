@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.bench.targets import HASHING, endpoint_rows, generator, offers, targets
+from shared.bench.targets import HASHING, endpoint_rows, generator, offers, placement, targets
 
 # -- Markdown ---------------------------------------------------------------------
 
@@ -142,7 +142,8 @@ def markdown(results: dict[str, Any], baseline: dict[str, Any] | None = None) ->
     parts = [
         f"Measured {meta['date']} on {meta['machine']} with Python {meta['python']}: "
         f"{settings['requests']} requests per row at {settings['concurrency']} concurrent "
-        f"connections, one uvicorn worker, SQLite; load: {generator(results)}. "
+        f"connections, one uvicorn worker, SQLite; load: {generator(results)}; "
+        f"{placement(results)}. "
         "The ceiling is a FastAPI app of its own (one `def` route returning a constant "
         "JSON object of 189 bytes, no middleware, `shared/bench/ceiling.py`), served as the "
         "steps are; each round of a row is followed by as many requests to it, and the row "

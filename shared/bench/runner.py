@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from dataclasses import asdict
 from typing import Any
 
-from shared.bench import targets, wrk
+from shared.bench import cores, targets, wrk
 from shared.bench.endpoints import CEILING, ENDPOINTS, Data
 from shared.bench.experiments import (
     LOAD_EXPERIMENTS,
@@ -33,6 +33,7 @@ from shared.catalog import Step
 class Benchmark(Lab):
     def run(self) -> dict[str, Any]:
         with ExitStack() as stack:
+            stack.enter_context(cores.kept_on(self.placement.load))
             ceiling = self.ceiling_server()
             self.start_all(stack, [ceiling])
             self.warm_up(ceiling, CEILING, Data(), self.settings.warmup)
@@ -67,6 +68,7 @@ class Benchmark(Lab):
         return {
             "settings": asdict(self.settings),
             "generator": self.generator_name(),
+            "placement": self.placement.describe(),
             "ceiling": {
                 "before": ceiling_before,
                 "between": ceiling_between,

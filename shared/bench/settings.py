@@ -40,6 +40,9 @@ class Settings:
     # The A/B experiments (journal, writers, pool, loading, profile, commits,
     # sync vs async): minutes more, so only when asked for.
     experiments: bool = False
+    # Each one-process server on a core of its own, the load on the others
+    # (cores.py); False: every process wherever the system puts it.
+    pin: bool = True
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import catalog
+from shared.bench import cores
 
 # ceiling's (ceiling.py), and the writes' p99 at 16 connections.
 CPU_RATIO_TARGETS = {"GET /users/{id}": 5.0, "GET /posts?limit=100": 8.0}
@@ -78,12 +79,21 @@ def generator(results: dict[str, Any]) -> str:
     return results.get("generator", PYTHON_DRIVER)
 
 
+def placement(results: dict[str, Any]) -> str:
+    """Which cores the servers and the load ran on (runs before 2026-12-07 pinned nothing)."""
+    return results.get("placement", cores.Placement().describe())
+
+
 def _reads_checks(results: dict[str, Any], baseline: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Every read's p99 no worse than in the baseline run (the code before the write queue).
 
-    Latencies depend on the load generator: compared only when both runs used the same one.
+    Latencies depend on the load generator and on the cores the processes ran on:
+    compared only when both runs used the same ones.
     """
-    if baseline is None or generator(baseline) != generator(results):
+    if baseline is None or (generator(baseline), placement(baseline)) != (
+        generator(results),
+        placement(results),
+    ):
         return []
     before = {(r["step"], r["endpoint"]): r for r in baseline["endpoints"]}
     checks = []

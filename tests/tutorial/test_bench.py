@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from shared import catalog
-from shared.bench import ceiling, driver, postgres, production
+from shared.bench import ceiling, cores, driver, postgres, production
 from shared.bench.driver import Request
 from shared.bench.experiments import experiment_step
 from shared.bench.lab import Lab
@@ -399,6 +400,42 @@ def test_the_python_driver_keeps_connections_alive_and_closes_every_one(
     assert refused.errors == {"HTTP 200": 2}
     gc.collect()  # an unclosed StreamWriter warns when collected: an error in this suite
     assert all(connection.writer.is_closing() for connection in opened)
+
+
+def test_the_servers_get_the_first_core_and_the_load_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cores: None, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5, 2, 3}, raising=False)
+    placement = cores.plan(pin=True)
+    assert (placement.server, placement.load) == ({2}, {3, 5})
+    assert (placement.cores_for(1), placement.cores_for(2)) == ({2}, {2, 3, 5})
+    assert cores.plan(pin=False) == cores.Placement()  # --no-pin
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert cores.plan(pin=True) == cores.Placement()  # one core: nothing to keep apart
+    assert cores.Placement().cores_for(1) is None
+
+
+def test_the_report_says_where_the_servers_and_the_load_ran(output: Path, results: dict) -> None:
+    assert results["placement"] == cores.plan(pin=True).describe()
+    assert results["placement"] in (output / "results.md").read_text().splitlines()[0]
+
+
+@pytest.mark.skipif(
+    len(getattr(os, "sched_getaffinity", lambda pid: ())(0)) < 2,
+    reason="pinning a server needs sched_setaffinity (Linux) and two cores",
+)
+def test_a_pinned_server_and_every_thread_it_starts_stay_on_its_core(tmp_path: Path) -> None:
+    core = min(os.sched_getaffinity(0))
+    log = tmp_path / "ceiling.log"
+    with UvicornServer("shared.bench.ceiling:app", log_path=log, cores={core}) as server:
+        with urllib.request.urlopen(f"{server.url}/") as response:  # a `def` route: a thread
+            assert response.status == 200
+        assert server.process is not None
+        threads = [int(task.name) for task in Path(f"/proc/{server.process.pid}/task").iterdir()]
+        placed = {thread: os.sched_getaffinity(thread) for thread in threads}
+    assert len(placed) > 1  # the event loop's and the thread pool's
+    assert set(map(frozenset, placed.values())) == {frozenset({core})}
 
 
 @pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed")
