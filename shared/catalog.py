@@ -75,6 +75,13 @@ class Step:
     def alembic_ini(self) -> Path:
         return self.path / "alembic.ini"
 
+    @property
+    def written_here(self) -> bool:
+        """The step's own code or a learner's practice copy of it (`make practice`), which
+        give this step's number and title; not an app written elsewhere and judged
+        against the step's contract (`--app`), which has a name of its own."""
+        return self.app is None or self.app.startswith("practice.")
+
     def judging(self, app: str, app_dir: Path | None = None) -> Step:
         """This step's contract, applied to another app (imported from `app_dir`).
 
