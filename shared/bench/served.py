@@ -215,23 +215,17 @@ def _lazy_instead(attribute: object, *_more: object, **_options: object) -> obje
     return lazyload(attribute)
 
 
-def load_posts_in_a_second_query(database: ModuleType) -> None:
-    """`selectinload` wherever the step chose another eager loader (step 4's first version).
-
-    The loaders are replaced while the step is imported (LOADERS); nothing is left to do.
-    """
-
-
-# The variants whose step is imported with its eager loaders replaced.
+# The variants whose step is imported with its eager loaders replaced
+# ("selectin-posts": step 4's first version, the posts in a second query).
 LOADERS: dict[str, Callable[..., object]] = {
     "lazy-posts": _lazy_instead,
     "selectin-posts": orm.selectinload,
 }
 
+# What a variant changes in the step once it is imported.
 VARIANTS: dict[str, Callable[[ModuleType], None]] = {
     **{name: _sqlite_variant(name) for name in SQLITE_SETTINGS},
     "lazy-posts": load_posts_lazily,
-    "selectin-posts": load_posts_in_a_second_query,
     "polling-writers": polling_writers,
     "one-connection": one_connection,
     "default-pool": default_pool,
@@ -243,10 +237,12 @@ def build(package: str, variant: str = "", profile: bool = False) -> CountingApp
     constant_apps = {"": ceiling.app, "hops": hops.app}
     if package in constant_apps:
         return CountingApp(constant_apps[package], None, profiler)
+    if variant and variant not in LOADERS.keys() | VARIANTS.keys():
+        raise ValueError(f"no variant {variant!r}: see LOADERS and VARIANTS in {__name__}")
     with loaders_replaced(LOADERS[variant]) if variant in LOADERS else nullcontext():
         main = importlib.import_module(f"steps.{package}.main")
     database = importlib.import_module(f"steps.{package}.database")
-    if variant:
+    if variant in VARIANTS:
         VARIANTS[variant](database)
     counter = StatementCounter(sync_engine(database.engine))
     return CountingApp(main.app, counter, profiler, database.engine)
