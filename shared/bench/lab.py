@@ -141,12 +141,15 @@ class Lab:
         profile: bool = False,
         workers: int | None = None,
         env: dict[str, str] | None = None,
+        every_core: bool = False,
     ) -> UvicornServer:
         """The step served on `url` (not started yet).
 
         With `workers`, uvicorn runs that many worker processes, and the
         server's CPU is the sum over all its processes (read from /proc);
-        without, one process that counts its own CPU (served.py).
+        without, one process that counts its own CPU (served.py). A server
+        with several workers, or `every_core`, runs on every core; the others
+        on the servers' core (cores.py).
         """
         environment = {
             "DATABASE_URL": url,
@@ -167,7 +170,9 @@ class Lab:
             env=environment,
             extra_args=server_args(workers or 1),
             log_path=self.workdir / f"{name}.log",
-            cores=self.placement.cores_for(workers or 1),
+            cores=self.placement.every
+            if every_core or (workers or 1) > 1
+            else self.placement.server,
         )
         if workers is not None:
             self._process_tree_ports.add(server.port)
@@ -311,7 +316,7 @@ class Lab:
             env=env,
             extra_args=server_args(1),
             log_path=self.workdir / f"{app or 'ceiling'}{'-profiled' * profile}.log",
-            cores=self.placement.cores_for(1),
+            cores=self.placement.server,
         )
 
     def measure_ceiling(self) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def sync_async_experiment(lab: Lab, sync_step: Step, async_step: Step) -> list[d
             url, data = prepared
             pair = (sync_step, async_step)
             sides = [
-                Side(label, step, lab.step_server(step, url), data)
+                Side(label, step, lab.step_server(step, url, every_core=True), data)
                 for label, step in zip(_side_labels(pair), pair, strict=True)
             ]
             lab.start_all(stack, [side.server for side in sides])

@@ -403,17 +403,26 @@ def test_the_python_driver_keeps_connections_alive_and_closes_every_one(
 
 
 def test_the_servers_get_the_first_core_and_the_load_the_others(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cores: None, raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5, 2, 3}, raising=False)
     placement = cores.plan(pin=True)
-    assert (placement.server, placement.load) == ({2}, {3, 5})
-    assert (placement.cores_for(1), placement.cores_for(2)) == ({2}, {2, 3, 5})
+    assert (placement.server, placement.load, placement.every) == ({2}, {3, 5}, {2, 3, 5})
+    lab = Lab(BenchSettings(), tmp_path, log=lambda _line: None)
+    assert lab.step_server(NEWEST, "sqlite://").cores == {2}
+    assert lab.step_server(NEWEST, "sqlite://", workers=2).cores == {2, 3, 5}
+    assert lab.step_server(NEWEST, "sqlite://", every_core=True).cores == {2, 3, 5}
+    assert lab.ceiling_server().cores == {2}
     assert cores.plan(pin=False) == cores.Placement()  # --no-pin
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     assert cores.plan(pin=True) == cores.Placement()  # one core: nothing to keep apart
-    assert cores.Placement().cores_for(1) is None
+    assert (
+        Lab(BenchSettings(), tmp_path, log=lambda _line: None)
+        .step_server(NEWEST, "sqlite://")
+        .cores
+        is None
+    )
 
 
 def test_the_report_says_where_the_servers_and_the_load_ran(output: Path, results: dict) -> None:
