@@ -178,7 +178,8 @@ export: $(STAMP)
 # (else the Python driver): 1 min 49 s to 2 min 54 s on 2 cores with nothing
 # else running (131 to 191 CPU-seconds, wrk; three machines), 3 min 8 s shared
 # with other test runs (a load average of 4 to 10). --experiments adds 1.5 to
-# 2 minutes (3 min 24 s to 4 min 51 s in all, in CI, with wrk).
+# 3 minutes (3 min 24 s to 5 min 54 s in all, with wrk, nothing else running;
+# three machines).
 # Prints the table and saves it, with its JSON and chart, to docs/assets/benchmark/.
 #   make bench                              the benchmark behind docs/benchmark.md
 #   make bench BENCH_ARGS=--experiments     and every A/B experiment, minutes more

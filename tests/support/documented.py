@@ -88,8 +88,12 @@ NO_SERVER = "TEST_DATABASE_URL= "
 # `TEST_DATABASE_URL=<this machine's server> make test`: what plain `make test` finds too.
 # Commands whose whole work another documented command does, and more: `make
 # bench BENCH_ARGS="--experiments"` measures every row `make bench` measures,
-# on the same code path, then its A/B experiments (shared/bench/runner.py).
-SUPERSEDED = {"make bench": 'make bench BENCH_ARGS="--experiments"'}
+# step 3's (`--step 3`) among them, on the same code path, then its A/B
+# experiments (shared/bench/runner.py).
+SUPERSEDED = {
+    "make bench": 'make bench BENCH_ARGS="--experiments"',
+    'make bench BENCH_ARGS="--step 3"': 'make bench BENCH_ARGS="--experiments"',
+}
 # `make test STEP=N`, one step's tests: the same command on every step page.
 ONE_STEP_TEST = re.compile(r"make test STEP=\d+$")
 LOCAL_SERVER_TEST = re.compile(
