@@ -89,10 +89,12 @@ NO_SERVER = "TEST_DATABASE_URL= "
 # Commands whose whole work another documented command does, and more: `make
 # bench BENCH_ARGS="--experiments"` measures every row `make bench` measures,
 # step 3's (`--step 3`) among them, on the same code path, then its A/B
-# experiments (shared/bench/runner.py).
+# experiments (shared/bench/runner.py); `make test STEP=2 COVERAGE=1` runs the
+# tests `make test STEP=2` runs, and measures the step's coverage too.
 SUPERSEDED = {
     "make bench": 'make bench BENCH_ARGS="--experiments"',
     'make bench BENCH_ARGS="--step 3"': 'make bench BENCH_ARGS="--experiments"',
+    "make test STEP=2": "make test STEP=2 COVERAGE=1",
 }
 # `make test STEP=N`, one step's tests: the same command on every step page.
 ONE_STEP_TEST = re.compile(r"make test STEP=\d+$")
