@@ -3,8 +3,8 @@
 Each function serves variants of the step (served.py swaps one choice per
 variant) on fresh copies of the same data, and returns their rows: the
 thread-pool hops of the constant endpoint, the loading of posts, the SQLite
-journal, how writers wait, the connection pool, commits without HTTP, and
-where the server's CPU goes.
+journal, how writers wait, the connection pool, the garbage collector,
+commits without HTTP, and where the server's CPU goes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from shared.catalog import ROOT, Step
 from shared.server import UvicornServer
 
 # The experiments whose rows are measured under load, like the endpoints.
-LOAD_EXPERIMENTS = ("journal", "hops", "writers", "pool", "loading", "profile", "async")
+LOAD_EXPERIMENTS = ("journal", "hops", "writers", "pool", "gc", "loading", "profile", "async")
 # The endpoints the profile breaks down (besides the ceiling's).
 PROFILED = ("GET /users/{id}", "GET /posts?limit=100", "POST /users")
 PROFILE_MIN_REQUESTS = 100
@@ -70,7 +70,8 @@ def hops_experiment(lab: Lab) -> list[dict[str, Any]]:
         for _ in range(rounds):
             for endpoint, loads in zip(endpoints, measured, strict=True):
                 requests = endpoint.make(lab.settings.requests // rounds, "", Data())
-                loads.append(lab.measured_load(server, endpoint, requests))
+                warmup = lab.round_warmup(endpoint, Data(), "", lab.settings.warmup)
+                loads.append(lab.measured_load(server, endpoint, requests, warmup=warmup))
     rows = []
     for (_path, hops, how), endpoint, loads, errors in zip(
         HOPS, endpoints, measured, warmup_errors, strict=True
@@ -80,6 +81,24 @@ def hops_experiment(lab: Lab) -> list[dict[str, Any]]:
         lab.log(line(row))
         rows.append(row)
     return rows
+
+
+def gc_experiment(lab: Lab, step: Step) -> list[dict[str, Any]]:
+    """The reads and the ceiling with the garbage collector as the plumbing sets it, or as
+    Python ships it (served.py's `python-gc`).
+
+    The ceiling's row with Python's thresholds is measured against the ceiling
+    as served (the plumbing's): its ratio is what the setting saves the constant.
+    """
+    reads = ("GET /users/{id}", "GET /posts?limit=100", "GET /tasks?limit=100")
+    rows = lab.compare(step, {"": reads, "python-gc": reads}, lab.full)
+    with ExitStack() as stack:
+        ceiling = lab.ceiling_server(variant="python-gc")
+        lab.start_all(stack, [ceiling])
+        row = {"step": 0, "endpoint": CEILING.name, "variant": "python-gc"}
+        row |= lab.measure(ceiling, CEILING, Data())
+    lab.log(line(row))
+    return [*rows, row]
 
 
 def loading_experiment(lab: Lab, step: Step) -> list[dict[str, Any]]:

@@ -55,6 +55,12 @@ def server_args(workers: int) -> tuple[str, ...]:
 
 
 LOAD_TIME_LIMIT_S = 60.0
+# Before each measured round, each server gets this many requests per
+# connection, unmeasured: the servers share one core, and the other's round
+# has just left its caches cold. Without them the ceiling's short rounds (150
+# requests, 30 ms) cost it 10 to 20 % more than its steady state, which made
+# every ratio look better than it was.
+ROUND_WARMUP_PER_CONNECTION = 2
 # A login limit no run reaches: the limiter is measured, never let to refuse.
 UNREACHED_RATE = "1000000/minute"
 
@@ -239,14 +245,25 @@ class Lab:
         requests = endpoint.make(count, "warmup", data)
         return self.load(server, endpoint, requests, concurrency).error_count
 
+    def round_warmup(
+        self, endpoint: Endpoint, data: Data, tag: str, warmup: int, concurrency: int | None = None
+    ) -> list[Request]:
+        """The unmeasured requests before a round (ROUND_WARMUP_PER_CONNECTION), at most the
+        endpoint's warm-up count; `tag` keeps a write's names apart from every other round's."""
+        per_connection = ROUND_WARMUP_PER_CONNECTION * (concurrency or self.settings.concurrency)
+        return endpoint.make(min(warmup, per_connection), tag, data)
+
     def measured_load(
         self,
         server: UvicornServer,
         endpoint: Endpoint,
         requests: list[Request],
         concurrency: int | None = None,
+        warmup: Sequence[Request] = (),
     ) -> Measured:
-        """One load, then as many requests to the ceiling, under the same conditions."""
+        """`warmup`, unmeasured; one load; then as many requests to the ceiling, under the same
+        conditions, after a warm-up of its own."""
+        warmup_errors = self.load(server, endpoint, list(warmup), concurrency).error_count
         before = self._server_counters(server)
         driver_before = self.generator_cpu_s()
         result = self.load(server, endpoint, requests, concurrency)
@@ -258,6 +275,7 @@ class Lab:
             server_cpu_s=after["cpu_seconds"] - before["cpu_seconds"],
             driver_cpu_s=driver_cpu,
             ceiling_cpu_s=self._ceiling_cpu(len(requests), concurrency),
+            warmup_errors=warmup_errors,
         )
 
     def generator_cpu_s(self) -> float:
@@ -280,6 +298,8 @@ class Lab:
         """The ceiling server's CPU seconds per request, for `count` requests sent now."""
         if self.ceiling is None:
             return None
+        warmup = self.round_warmup(CEILING, Data(), "", self.settings.warmup, concurrency)
+        self.load(self.ceiling, CEILING, warmup, concurrency)
         before = counters(self.ceiling)
         result = self.load(self.ceiling, CEILING, CEILING.make(count, "", Data()), concurrency)
         after = counters(self.ceiling)
@@ -303,19 +323,28 @@ class Lab:
         # In rounds, like an A/B: the median round leaves out a burst of other work.
         rounds = round_count(len(requests), self.settings.concurrency)
         loads = [
-            self.measured_load(server, endpoint, requests[number::rounds])
+            self.measured_load(
+                server,
+                endpoint,
+                requests[number::rounds],
+                warmup=self.round_warmup(endpoint, data, f"warm{number}", warmup),
+            )
             for number in range(rounds)
         ]
         return summarize(loads, warmup_errors)
 
-    def ceiling_server(self, app: str = "", *, profile: bool = False) -> UvicornServer:
-        """The ceiling (ceiling.py), or with `app="hops"` the hops experiment's app (hops.py)."""
-        env = {"BENCH_STEP": app, "BENCH_VARIANT": "", "BENCH_PROFILE": "1" if profile else ""}
+    def ceiling_server(
+        self, app: str = "", *, profile: bool = False, variant: str = ""
+    ) -> UvicornServer:
+        """The ceiling (ceiling.py), or with `app="hops"` the hops experiment's app (hops.py);
+        `variant`: one of served.py's PROCESS_VARIANTS."""
+        env = {"BENCH_STEP": app, "BENCH_VARIANT": variant, "BENCH_PROFILE": "1" if profile else ""}
+        name = f"{app or 'ceiling'}{f'-{variant}' * bool(variant)}{'-profiled' * profile}"
         return UvicornServer(
             "shared.bench.served:app",
             env=env,
             extra_args=server_args(1),
-            log_path=self.workdir / f"{app or 'ceiling'}{'-profiled' * profile}.log",
+            log_path=self.workdir / f"{name}.log",
             cores=self.placement.server,
         )
 
@@ -346,13 +375,16 @@ class Lab:
                 )
                 side.loads[endpoint.name] = []
         for endpoint in endpoints:
-            count, _warmup = requests(endpoint)
+            count, warmup = requests(endpoint)
             rounds = round_count(count, concurrency)
             for number in range(rounds):
                 for side in (side for side in sides if side.measures(endpoint)):
                     before_round(side, endpoint)
                     batch = endpoint.make(count // rounds, f"round{number}", side.data)
-                    load = self.measured_load(side.server, endpoint, batch, concurrency)
+                    warm = self.round_warmup(
+                        endpoint, side.data, f"warm{number}", warmup, concurrency
+                    )
+                    load = self.measured_load(side.server, endpoint, batch, concurrency, warm)
                     side.loads[endpoint.name].append(load)
 
     def compare(

@@ -37,6 +37,8 @@ class Measured:
     driver_cpu_s: float
     # The ceiling's CPU per request, measured right after (None: not measured).
     ceiling_cpu_s: float | None = None
+    # Failed requests of the round's unmeasured warm-up.
+    warmup_errors: int = 0
 
     @property
     def cpu_per_request_s(self) -> float:
@@ -71,7 +73,7 @@ def summarize(loads: Sequence[Measured], warmup_errors: int) -> dict[str, Any]:
         sum(m.load.requests for m in loads), sum(m.load.seconds for m in loads), latencies, errors
     )
     summary = combined.summary()
-    summary["errors"] += warmup_errors
+    summary["errors"] += warmup_errors + sum(m.warmup_errors for m in loads)
     done = max(combined.requests, 1)
     summary["statements_per_request"] = round(sum(m.statements for m in loads) / done, 2)
     # The server's own CPU does not depend on how fast the driver is; the

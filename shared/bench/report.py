@@ -51,9 +51,19 @@ EXPERIMENT_TITLES = {
     "hops": "**Thread-pool hops** (the ceiling's constant, served in four ways by hops.py)",
     "writers": "**Writers** (how concurrent writers wait for SQLite's one write lock)",
     "pool": "**Connection pool** (a connection per thread, or SQLAlchemy's default 5 + 10)",
+    "gc": (
+        "**Garbage collector** (its youngest generation collected every 7,000 allocations, "
+        "as shared/plumbing/collector.py sets it, or every 700, as Python ships it: "
+        "`python-gc`; the ceiling's row with Python's thresholds is divided by the ceiling "
+        "as served)"
+    ),
     "loading": "**Loading posts** (`GET /users/{{id}}`, {posts} posts per user)",
     "journal": "**SQLite journal** (the writes)",
 }
+
+
+# What a row of step 0 serves, by experiment.
+APP_OF = {"hops": "hops app", "gc": "ceiling"}
 
 
 def _experiment(results: dict[str, Any], name: str) -> list[str]:
@@ -68,7 +78,7 @@ def _experiment(results: dict[str, Any], name: str) -> list[str]:
         _table(
             ["step", "endpoint", "variant", *LOAD_HEADER],
             [
-                [r["step"] or "hops app", f"`{r['endpoint']}`", r["variant"], *_load_cells(r)]
+                [r["step"] or APP_OF[name], f"`{r['endpoint']}`", r["variant"], *_load_cells(r)]
                 for r in rows
             ],
         ),
@@ -170,7 +180,7 @@ def markdown(results: dict[str, Any], baseline: dict[str, Any] | None = None) ->
     if baseline is not None:
         parts += _before_after(results, baseline)
     parts += _profile(results)
-    for name in ("hops", "writers", "pool", "loading", "journal"):
+    for name in ("hops", "gc", "writers", "pool", "loading", "journal"):
         parts += _experiment(results, name)
     batch = results["experiments"].get("batch", [])
     if batch:

@@ -18,6 +18,7 @@ from shared.bench.experiments import (
     LOAD_EXPERIMENTS,
     batch_experiment,
     experiment_step,
+    gc_experiment,
     hops_experiment,
     loading_experiment,
     profile_experiment,
@@ -99,6 +100,7 @@ class Benchmark(Lab):
             experiments |= write_and_pool_experiments(self, step)
             experiments |= {
                 "batch": batch_experiment(self, step),
+                "gc": gc_experiment(self, step),
                 "loading": loading_experiment(self, with_posts) if with_posts else [],
                 "profile": profile_experiment(self, step),
             }

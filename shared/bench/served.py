@@ -10,7 +10,8 @@ The step itself is imported unchanged. This wrapper only
   breakdown at PROFILE_PATH;
 - for the A/B experiments, swaps one choice the step made, named by an
   environment variable (see VARIANTS), so that both sides of the comparison
-  run the same step code.
+  run the same step code; a few variants (PROCESS_VARIANTS) change the
+  process instead, and apply to the ceiling too.
 
 Environment: BENCH_STEP (the step's package, e.g. `step02_sqlite`; empty for
 the ceiling, ceiling.py, served through the same wrapper so that both pay for
@@ -20,8 +21,11 @@ BENCH_VARIANT (a key of VARIANTS).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -232,20 +236,44 @@ VARIANTS: dict[str, Callable[[ModuleType], None]] = {
 }
 
 
+def python_gc() -> None:
+    """The garbage collector at the thresholds a new interpreter starts with, not the
+    plumbing's (700, 10, 10 on CPython 3.11 and 3.12)."""
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import gc; print(*gc.get_threshold())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    gc.set_threshold(*map(int, fresh.stdout.split()))
+
+
+# What a variant changes in the process, whatever app it serves (the ceiling
+# too), once the app is imported.
+PROCESS_VARIANTS: dict[str, Callable[[], None]] = {"python-gc": python_gc}
+
+
 def build(package: str, variant: str = "", profile: bool = False) -> CountingApp:
+    known = LOADERS.keys() | VARIANTS.keys() | PROCESS_VARIANTS.keys()
+    if variant and variant not in known:
+        raise ValueError(
+            f"no variant {variant!r}: see LOADERS, VARIANTS and PROCESS_VARIANTS in {__name__}"
+        )
     profiler = CpuProfiler().start() if profile and supported() else None
     constant_apps = {"": ceiling.app, "hops": hops.app}
     if package in constant_apps:
-        return CountingApp(constant_apps[package], None, profiler)
-    if variant and variant not in LOADERS.keys() | VARIANTS.keys():
-        raise ValueError(f"no variant {variant!r}: see LOADERS and VARIANTS in {__name__}")
-    with loaders_replaced(LOADERS[variant]) if variant in LOADERS else nullcontext():
-        main = importlib.import_module(f"steps.{package}.main")
-    database = importlib.import_module(f"steps.{package}.database")
-    if variant in VARIANTS:
-        VARIANTS[variant](database)
-    counter = StatementCounter(sync_engine(database.engine))
-    return CountingApp(main.app, counter, profiler, database.engine)
+        app = CountingApp(constant_apps[package], None, profiler)
+    else:
+        with loaders_replaced(LOADERS[variant]) if variant in LOADERS else nullcontext():
+            main = importlib.import_module(f"steps.{package}.main")
+        database = importlib.import_module(f"steps.{package}.database")
+        if variant in VARIANTS:
+            VARIANTS[variant](database)
+        counter = StatementCounter(sync_engine(database.engine))
+        app = CountingApp(main.app, counter, profiler, database.engine)
+    if variant in PROCESS_VARIANTS:
+        PROCESS_VARIANTS[variant]()
+    return app
 
 
 app = build(

@@ -9,7 +9,9 @@ A step's `main.py` calls `harden(app)` once, right after `app = FastAPI(...)`:
   `NaN` or half a surrogate pair (errors.py);
 - every route that takes a body declares in the OpenAPI the two answers it can
   get before the endpoint runs: FastAPI's 400 for a body that cannot be
-  decoded, and the limit's 413.
+  decoded, and the limit's 413;
+- Python's garbage collector runs ten times less often, which saves a sixth
+  of a read's CPU in a server (collector.py; this one sets the whole process).
 
 The app is created with `docs_url=None, redoc_url=None`: the offline pages
 take those paths. The routes may be added before or after the call.
@@ -19,6 +21,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from .body_limit import DEFAULT_MAX_BYTES, BodySizeLimit
+from .collector import collect_garbage_less_often
 from .errors import keep_validation_errors_json
 from .offline_docs import serve_docs_offline
 
@@ -46,6 +49,7 @@ def harden(app: FastAPI, *, max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=max_bytes)
     keep_validation_errors_json(app)
     declare_body_errors(app)
+    collect_garbage_less_often()
     return app
 
 

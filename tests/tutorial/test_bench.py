@@ -24,16 +24,18 @@ import time
 import urllib.request
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from shared import catalog
-from shared.bench import ceiling, cores, driver, postgres, production
-from shared.bench.driver import Request
+from shared.bench import ceiling, cores, driver, lab, postgres, production
+from shared.bench.driver import LoadResult, Request
+from shared.bench.endpoints import CEILING, ENDPOINTS_BY_NAME, Data
 from shared.bench.experiments import experiment_step
-from shared.bench.lab import Lab
+from shared.bench.lab import ROUND_WARMUP_PER_CONNECTION, Lab
 from shared.bench.measure import process_tree_cpu_s
 from shared.bench.settings import Settings as BenchSettings
 from shared.bench.sync_async import sync_async_steps
@@ -180,6 +182,56 @@ def test_every_experiment_has_every_side_on_a_step_without_passwords(results: di
         "selectin-posts",
         "lazy-posts",
     ]
+    collector = {(row["step"], row["endpoint"], row["variant"]) for row in experiments["gc"]}
+    assert collector == {
+        (number, endpoint, variant)
+        for number, endpoint in [
+            *((EXPERIMENTS_STEP.number, name) for name in GC_READS),
+            (0, CEILING.name),  # the ceiling at Python's thresholds, against the ceiling as served
+        ]
+        for variant in ("as shipped", "python-gc")
+        if number or variant == "python-gc"
+    }
+
+
+GC_READS = ("GET /users/{id}", "GET /posts?limit=100", "GET /tasks?limit=100")
+
+
+def test_every_measured_round_comes_after_a_warm_up_of_its_own_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The step's server and the ceiling's share a core: neither's CPU is counted before it
+    has answered a few requests since the other's round."""
+    events: list[tuple] = []
+
+    def load(
+        _lab: Lab, server: object, _endpoint: object, requests: list, _c: object
+    ) -> LoadResult:
+        events.append(("load", server, len(requests)))
+        return LoadResult(len(requests), 0.01, (0.001,) * len(requests), {})
+
+    def counters(server: object) -> dict[str, float]:
+        events.append(("counters", server))
+        return {"statements": 0, "cpu_seconds": 0.0}
+
+    monkeypatch.setattr(Lab, "load", load)
+    monkeypatch.setattr(lab, "counters", counters)
+    bench = Lab(BenchSettings(requests=64, concurrency=16), tmp_path, log=lambda _line: None)
+    step, bench.ceiling = SimpleNamespace(port=1), SimpleNamespace(port=2)
+    bench.measure(step, ENDPOINTS_BY_NAME["GET /users/{id}"], Data((1, 2, 3)))
+
+    # A round: the server's counters, its load, its counters again.
+    starts = [
+        i
+        for i, event in enumerate(events)
+        if event[0] == "counters" and events[i + 2 : i + 3] == [event]
+    ]
+    assert [(events[i][1], events[i + 1][2]) for i in starts] == [
+        (step, 16),
+        (bench.ceiling, 16),
+    ] * 4
+    warm = ROUND_WARMUP_PER_CONNECTION * 16
+    assert [events[i - 1] for i in starts] == [("load", events[i][1], warm) for i in starts]
 
 
 def test_a_hash_and_a_token_check_are_timed(results: dict) -> None:
