@@ -176,7 +176,7 @@ export: $(STAMP)
 
 # Every persistent step under load, on loopback, with wrk when it is installed
 # (else the Python driver): 1 min 49 s to 2 min 54 s on 2 cores with nothing
-# else running (131 to 191 CPU-seconds, wrk; three machines), 3 min 8 s shared
+# else running (112 to 191 CPU-seconds, wrk; four machines), 3 min 8 s shared
 # with other test runs (a load average of 4 to 10). --experiments adds 1.5 to
 # 3 minutes (3 min 24 s to 5 min 54 s in all, with wrk, nothing else running;
 # three machines).
