@@ -4,7 +4,8 @@ From an `async def` (no hop), from a `def` (FastAPI runs it in its thread
 pool), and from a `def` that takes a dependency with `yield`, async (no more
 hops) or sync like the steps' `get_db` (FastAPI enters and leaves it in the
 thread pool too). Each is a row of its own; the ceiling stays the `def` of
-ceiling.py, in an app with that one route.
+ceiling.py, in an app with that one route. Importing ceiling.py sets the
+garbage collector as the ceiling and the steps have it.
 """
 
 from collections.abc import AsyncIterator, Iterator

@@ -16,7 +16,7 @@ The step itself is imported unchanged. This wrapper only
 Environment: BENCH_STEP (the step's package, e.g. `step02_sqlite`; empty for
 the ceiling, ceiling.py, served through the same wrapper so that both pay for
 it; `hops` for the hops experiment's app, hops.py) and, optionally,
-BENCH_VARIANT (a key of VARIANTS).
+BENCH_VARIANT (a key of LOADERS, VARIANTS or PROCESS_VARIANTS).
 """
 
 from __future__ import annotations
