@@ -89,6 +89,10 @@ def summarize(loads: Sequence[Measured], warmup_errors: int) -> dict[str, Any]:
     if ceilings:
         summary["ceiling_cpu_us"] = round(statistics.median(ceilings) * 1e6)
         summary["cpu_ratio"] = cpu_ratio(summary["server_cpu_us"], summary["ceiling_cpu_us"])
+        # How far the rounds' own ratios spread (each round's CPU over the
+        # ceiling's right after it): the noise of this one run.
+        own = [m.cpu_per_request_s / m.ceiling_cpu_s for m in loads if m.ceiling_cpu_s]
+        summary["round_ratios"] = [round(min(own), 1), round(max(own), 1)]
     return summary
 
 

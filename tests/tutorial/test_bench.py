@@ -36,7 +36,7 @@ from shared.bench.driver import LoadResult, Request
 from shared.bench.endpoints import CEILING, ENDPOINTS_BY_NAME, Data
 from shared.bench.experiments import experiment_step
 from shared.bench.lab import ROUND_WARMUP_PER_CONNECTION, Lab
-from shared.bench.measure import process_tree_cpu_s
+from shared.bench.measure import Measured, process_tree_cpu_s, summarize
 from shared.bench.settings import Settings as BenchSettings
 from shared.bench.sync_async import sync_async_steps
 from shared.bench.targets import CPU_RATIO_TARGETS, hashes
@@ -195,6 +195,17 @@ def test_every_experiment_has_every_side_on_a_step_without_passwords(results: di
 
 
 GC_READS = ("GET /users/{id}", "GET /posts?limit=100", "GET /tasks?limit=100")
+
+
+def test_a_rows_spread_is_its_lowest_and_highest_round_ratio() -> None:
+    def round_of(server_cpu_s: float, ceiling_cpu_s: float) -> Measured:
+        load = LoadResult(100, 1.0, (0.01,) * 100, {})
+        return Measured(load, 100, server_cpu_s, 0.0, ceiling_cpu_s)
+
+    # Each round: 100 requests, the server's CPU in all, the ceiling's per request.
+    row = summarize([round_of(0.09, 200e-6), round_of(0.08, 200e-6), round_of(0.1, 250e-6)], 0)
+    assert (row["server_cpu_us"], row["ceiling_cpu_us"], row["cpu_ratio"]) == (900, 200, 4.5)
+    assert row["round_ratios"] == [4.0, 4.5]  # 800/200, 900/200 and 1000/250
 
 
 def test_every_measured_round_comes_after_a_warm_up_of_its_own_server(
@@ -395,10 +406,11 @@ def test_a_target_is_met_only_by_the_ratio_shown_beside_it(output: Path, results
         most = re.search(r"costs <= ([\d.]+) x the ceiling", target)
         if most is None:
             continue
-        shown, row_cpu, ceiling_cpu = re.fullmatch(
-            r"([\d.]+) x \((\d+) us / (\d+) us\)", measured
+        shown, row_cpu, ceiling_cpu, lowest, highest = re.fullmatch(
+            r"([\d.]+) x \((\d+) us / (\d+) us\); its rounds ([\d.]+) to ([\d.]+)", measured
         ).groups()
         assert shown == f"{int(row_cpu) / int(ceiling_cpu):.1f}"
+        assert float(lowest) <= float(highest)
         assert (met == "yes") == (float(shown) <= float(most[1]))
         checked += 1
     assert checked == sum(
