@@ -12,8 +12,9 @@ the Python driver in this process) on the other cores. A server with several
 workers (step 8 as deployed) gets every core, as it would in production; so
 do the two sides of the sync-vs-async A/B, whose logins at 64 connections
 hash in parallel on every core (Argon2 runs outside the GIL): on one core
-they answered half as fast, after 10 to 16 s in the queue, and wrk counted failed
-answers among them (2 and 26 in one run; their cause is not found yet).
+they answered half as fast, after 10 to 16 s in the queue. (wrk counted failed
+reads among them, 2 and 26 in one run: uvicorn closed the connections left
+waiting that long, see KEEP_ALIVE_S in lab.py.)
 
 Where the system cannot pin a process (macOS has no `sched_setaffinity`), on
 one core, or with `--no-pin`, nothing is pinned, and the report says so.

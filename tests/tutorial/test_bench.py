@@ -35,7 +35,7 @@ from shared.bench import ceiling, cores, driver, lab, postgres, production
 from shared.bench.driver import LoadResult, Request
 from shared.bench.endpoints import CEILING, ENDPOINTS_BY_NAME, Data
 from shared.bench.experiments import experiment_step
-from shared.bench.lab import ROUND_WARMUP_PER_CONNECTION, Lab
+from shared.bench.lab import ROUND_WARMUP_PER_CONNECTION, Lab, server_args
 from shared.bench.measure import Measured, process_tree_cpu_s, summarize
 from shared.bench.settings import Settings as BenchSettings
 from shared.bench.sync_async import sync_async_steps
@@ -522,6 +522,27 @@ def test_wrk_sends_each_request_once_and_stops_at_the_last_answer(tmp_path: Path
     assert time.monotonic() - started < 30  # not wrk's whole --duration
     assert (found.requests, found.errors, len(found.latencies_s)) == (37, {}, 37)
     assert (not_found.requests, not_found.errors) == (5, {"HTTP 400 or more": 5})
+
+
+@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed")
+def test_a_connection_left_waiting_longer_than_the_servers_keep_alive(tmp_path: Path) -> None:
+    """Three answers come at once, the fourth 1.5 s later: meanwhile wrk keeps three connections
+    waiting. A server that closes a connection idle for 1 s made wrk count failed reads and end
+    the run before the last answer, as uvicorn's default of 5 s did to long loads; with a
+    keep-alive longer than the wait every answer is counted, and the benchmark's servers keep a
+    connection open longer than any load lasts."""
+    requests = [Request("GET", "/wait/0")] * 3 + [Request("GET", "/wait/1500")]
+    results = {}
+    for keep_alive in (1, 3):
+        args = ("--timeout-keep-alive", str(keep_alive))
+        log = tmp_path / f"keep-alive-{keep_alive}.log"
+        with UvicornServer("tests.support.slow_app:app", log_path=log, extra_args=args) as server:
+            results[keep_alive] = run_wrk(server.port, requests, expected_status=200, concurrency=4)
+    assert results[1].errors.get("read")
+    assert (results[3].requests, results[3].errors) == (4, {})
+    flags = server_args(1)
+    kept_s = int(flags[flags.index("--timeout-keep-alive") + 1])
+    assert kept_s >= lab.LOAD_TIME_LIMIT_S + driver.REQUEST_TIMEOUT_S
 
 
 def test_sync_against_async_is_step_6_against_the_plainest_async_step() -> None:
