@@ -47,16 +47,17 @@ LOAD_HEADER = [
     "driver CPU us/request",
 ]
 
+# The experiments' tables, in the order the report shows them.
 EXPERIMENT_TITLES = {
     "hops": "**Thread-pool hops** (the ceiling's constant, served in four ways by hops.py)",
-    "writers": "**Writers** (how concurrent writers wait for SQLite's one write lock)",
-    "pool": "**Connection pool** (a connection per thread, or SQLAlchemy's default 5 + 10)",
     "gc": (
         "**Garbage collector** (its youngest generation collected every 7,000 allocations, "
         "as shared/plumbing/collector.py sets it, or every 700, as Python ships it: "
         "`python-gc`; the ceiling's row with Python's thresholds is divided by the ceiling "
         "as served)"
     ),
+    "writers": "**Writers** (how concurrent writers wait for SQLite's one write lock)",
+    "pool": "**Connection pool** (a connection per thread, or SQLAlchemy's default 5 + 10)",
     "loading": "**Loading posts** (`GET /users/{{id}}`, {posts} posts per user)",
     "journal": "**SQLite journal** (the writes)",
 }
@@ -180,7 +181,7 @@ def markdown(results: dict[str, Any], baseline: dict[str, Any] | None = None) ->
     if baseline is not None:
         parts += _before_after(results, baseline)
     parts += _profile(results)
-    for name in ("hops", "gc", "writers", "pool", "loading", "journal"):
+    for name in EXPERIMENT_TITLES:
         parts += _experiment(results, name)
     batch = results["experiments"].get("batch", [])
     if batch:
